@@ -1,0 +1,153 @@
+#!/usr/bin/env bash
+# Container lifecycle benchmark: how long does `RUNTIME run` of /bin/true in a
+# busybox bundle take (create + start + wait + delete), for our runtime against
+# runc and crun?
+#
+#   bench/lifecycle.sh                 # N=50 runs per runtime
+#   N=200 bench/lifecycle.sh
+#   RUNTIMES="berth=target/release/runtime runc=/usr/sbin/runc" bench/lifecycle.sh
+#
+# Runs are paired and interleaved: each round runs every runtime once, in an
+# order that rotates from round to round, so drift on the machine (page cache,
+# frequency, other load) hits all runtimes alike.  Each run uses a fresh
+# container id and each runtime its own --root; after a run (untimed) a
+# `delete --force` cleans up anything `run` left behind.  Three untimed warm-up
+# runs per runtime come first.  The table shows the median, p10 and p90 in ms
+# and each runtime's median relative to ours (to the first runtime listed when
+# ours is not built).
+#
+# Hybrid cgroup hosts (cgroup2 mounted at /sys/fs/cgroup/unified next to v1):
+# crun 1.8 refuses that layout, so the whole comparison runs in a private mount
+# namespace where /sys/fs/cgroup/unified is unmounted; every runtime sees the
+# same pure-v1 layout, the host's mounts are untouched.  Needs root.
+set -euo pipefail
+
+repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+
+if [[ $(id -u) -ne 0 ]]; then
+    echo "lifecycle: must run as root" >&2
+    exit 1
+fi
+
+# Re-exec inside a private mount namespace without the hybrid cgroup2 mount.
+if [[ -z ${BERTH_BENCH_INNER:-} ]] && mountpoint -q /sys/fs/cgroup/unified 2>/dev/null; then
+    echo "lifecycle: hybrid cgroups; running in a private mount namespace without /sys/fs/cgroup/unified" >&2
+    # shellcheck disable=SC2016  # "$@" is for the inner sh
+    exec unshare -m --propagation private \
+        sh -c 'umount /sys/fs/cgroup/unified && exec "$@"' sh \
+        env BERTH_BENCH_INNER=1 "${BASH_SOURCE[0]}" "$@"
+fi
+
+N=${N:-50}
+WARMUP=${WARMUP:-3}
+if ! [[ $N =~ ^[0-9]+$ ]] || ((N < 1)); then
+    echo "lifecycle: N must be a positive integer (got '$N')" >&2
+    exit 2
+fi
+
+# Runtimes: "name=path" pairs.
+names=() paths=()
+add_runtime() { names+=("$1"); paths+=("$2"); }
+if [[ -n ${RUNTIMES:-} ]]; then
+    for pair in $RUNTIMES; do
+        name=${pair%%=*} path=${pair#*=}
+        if ! [[ -x $path ]]; then
+            echo "lifecycle: $name: $path is not executable" >&2
+            exit 1
+        fi
+        add_runtime "$name" "$path"
+    done
+else
+    ours=${BERTH_RUNTIME:-$repo/target/release/runtime}
+    if [[ -x $ours ]]; then
+        add_runtime berth "$ours"
+    else
+        echo "lifecycle: skipping berth: $ours is not built (make build)" >&2
+    fi
+    for r in runc crun; do
+        if p=$(command -v "$r"); then
+            add_runtime "$r" "$p"
+        else
+            echo "lifecycle: skipping $r: not installed" >&2
+        fi
+    done
+fi
+n=${#names[@]}
+if ((n == 0)); then
+    echo "lifecycle: no runtime to measure" >&2
+    exit 1
+fi
+
+work=$(mktemp -d /tmp/berth-bench.XXXXXX)
+cleanup() {
+    local i
+    for ((i = 0; i < n; i++)); do
+        # Anything a failed run left behind.
+        for id in $("${paths[i]}" --root "$work/root-${names[i]}" list -q 2>/dev/null); do
+            "${paths[i]}" --root "$work/root-${names[i]}" delete --force "$id" >/dev/null 2>&1 || true
+        done
+    done
+    rm -rf "$work"
+}
+trap cleanup EXIT
+
+"$repo/bench/mkbundle.sh" "$work/bundle" /bin/true 2>/dev/null
+for ((i = 0; i < n; i++)); do
+    mkdir -p "$work/root-${names[i]}"
+    : >"$work/times-${names[i]}"
+done
+
+seq_no=0
+# run_once I TIMEFILE: one timed lifecycle of runtime I; appends µs to TIMEFILE.
+run_once() {
+    local i=$1 out=$2 id root t0 t1 rc=0
+    seq_no=$((seq_no + 1))
+    id=bench-${names[i]}-$$-$seq_no
+    root=$work/root-${names[i]}
+    # EPOCHREALTIME (bash 5): microseconds, read without forking a timer.
+    t0=${EPOCHREALTIME/./}
+    "${paths[i]}" --root "$root" run --bundle "$work/bundle" "$id" \
+        </dev/null >/dev/null 2>"$work/stderr" || rc=$?
+    t1=${EPOCHREALTIME/./}
+    "${paths[i]}" --root "$root" delete --force "$id" >/dev/null 2>&1 || true
+    if ((rc != 0)); then
+        echo "lifecycle: ${names[i]} run failed (exit $rc):" >&2
+        cat "$work/stderr" >&2
+        exit 1
+    fi
+    [[ -n $out ]] && echo $((t1 - t0)) >>"$out"
+    return 0
+}
+
+echo "lifecycle: $n runtime(s): ${names[*]}; $WARMUP warm-up + $N timed runs each, interleaved" >&2
+for ((w = 0; w < WARMUP; w++)); do
+    for ((i = 0; i < n; i++)); do run_once "$i" ""; done
+done
+for ((round = 0; round < N; round++)); do
+    for ((k = 0; k < n; k++)); do
+        i=$(((round + k) % n))
+        run_once "$i" "$work/times-${names[i]}"
+    done
+done
+
+# quantile FILE Q: the Q-quantile (0..1, nearest rank) of the µs values in FILE, in ms.
+quantile() {
+    sort -n "$1" | awk -v q="$2" '{ v[NR] = $1 }
+        END { r = int(q * (NR - 1) + 0.5) + 1; printf "%.2f", v[r] / 1000 }'
+}
+
+base=${names[0]}
+base_med=$(quantile "$work/times-$base" 0.5)
+echo
+echo "Container lifecycle (\`run\` of /bin/true in a busybox bundle, then delete), N=$N per runtime"
+echo "$(uname -sr), $(nproc) CPUs; times in ms"
+echo
+echo "| runtime | version | median | p10 | p90 | median vs $base |"
+echo "|---|---|---|---|---|---|"
+for ((i = 0; i < n; i++)); do
+    f=$work/times-${names[i]}
+    med=$(quantile "$f" 0.5)
+    ver=$("${paths[i]}" --version 2>/dev/null | head -n1 | awk '{ print $NF }') || ver="?"
+    ratio=$(awk -v a="$med" -v b="$base_med" 'BEGIN { printf "%.2fx", a / b }')
+    echo "| ${names[i]} | ${ver:-?} | $med | $(quantile "$f" 0.1) | $(quantile "$f" 0.9) | $ratio |"
+done
