@@ -1,0 +1,131 @@
+# Berth: one command per job on a Debian 12 machine, as root.
+#
+#   make demo      install what is missing, build, run a busybox container
+#   make test      install what is missing, build, lint, every test
+#   make bench     lifecycle benchmark against runc and crun
+#   make install   runtime, builder, shim into $(PREFIX)/bin
+#
+# Variables: PREFIX (/usr/local), DESTDIR, TEST_THREADS (2), N (bench runs, 50),
+# BUNDLE (build/bundle), CARGO (cargo).
+
+SHELL := /bin/bash
+.SHELLFLAGS := -euo pipefail -c
+.DEFAULT_GOAL := build
+
+# rustup's cargo, also when the caller's PATH lacks it (sudo, CI).
+export PATH := $(HOME)/.cargo/bin:$(PATH)
+
+CARGO ?= cargo
+PREFIX ?= /usr/local
+DESTDIR ?=
+TEST_THREADS ?= 2
+BUNDLE ?= build/bundle
+N ?= 50
+export N
+
+# The static checker is built for the host triple explicitly, so that
+# RUSTFLAGS=+crt-static reaches it and not build scripts or proc macros.
+HOST_TRIPLE = $(shell rustc -vV 2>/dev/null | sed -n 's/^host: //p')
+RELEASE := target/release
+RUNTIME_BIN := $(RELEASE)/runtime
+BINARIES := runtime builder shim
+
+# Debian packages, and why:
+#   build-essential pkg-config libseccomp-dev  linking; seccomp (libseccomp crate)
+#   busybox-static jq                         test and demo bundles (bench/mkbundle.sh)
+#   runc crun                                 reference runtimes: bench, comparisons
+#   podman conmon containernetworking-plugins spec-tests/integration/podman.sh
+#   shellcheck                                lint of the shell scripts
+#   ca-certificates curl                      rustup, when cargo is missing
+DEB_PACKAGES := build-essential pkg-config libseccomp-dev busybox-static jq \
+	runc crun podman conmon containernetworking-plugins shellcheck ca-certificates curl
+
+SH_SCRIPTS := .ci/run bench/mkbundle.sh bench/lifecycle.sh spec-tests/integration/podman.sh
+
+SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
+
+.PHONY: all deps deb-deps rust-deps build bundle demo test lint fmt-check clippy \
+	shellcheck cargo-test integration bench install uninstall clean
+
+all: build
+
+deps: deb-deps rust-deps
+
+# Fast when everything is there: one dpkg-query, no apt.  apt-get update runs
+# only when the package lists are missing or an install fails with stale lists.
+deb-deps:
+	@missing=$$(dpkg-query -W -f='$${Package} $${db:Status-Status}\n' $(DEB_PACKAGES) 2>/dev/null \
+		| awk '$$2 == "installed" { ok[$$1] = 1 } END { n = split("$(DEB_PACKAGES)", p, " "); \
+			for (i = 1; i <= n; i++) if (!(p[i] in ok)) print p[i] }'); \
+	if [ -z "$$missing" ]; then echo "deps: Debian packages present"; exit 0; fi; \
+	echo "deps: installing" $$missing; \
+	export DEBIAN_FRONTEND=noninteractive; \
+	if ! compgen -G '/var/lib/apt/lists/*_Packages' >/dev/null; then $(SUDO) apt-get update -q; fi; \
+	if ! $(SUDO) apt-get install -y -q --no-install-recommends $$missing; then \
+		$(SUDO) apt-get update -q; \
+		$(SUDO) apt-get install -y -q --no-install-recommends $$missing; \
+	fi
+
+# Debian's cargo is too old for this workspace (rust-version in Cargo.toml):
+# use rustup's, installing it when there is none.
+rust-deps: deb-deps
+	@if ! command -v $(CARGO) >/dev/null; then \
+		echo "deps: no cargo; installing rustup's stable toolchain into ~/.cargo"; \
+		curl --proto '=https' --tlsv1.2 -sSf https://sh.rustup.rs \
+			| sh -s -- -y --profile minimal --component rustfmt,clippy; \
+	fi
+	@$(CARGO) fmt --version >/dev/null 2>&1 || rustup component add rustfmt
+	@$(CARGO) clippy --version >/dev/null 2>&1 || rustup component add clippy
+	@echo "deps: $$($(CARGO) --version)"
+
+build:
+	$(CARGO) build --release --workspace
+	RUSTFLAGS='-C target-feature=+crt-static' \
+		$(CARGO) build --release -p spec-tests --bin checker --target $(HOST_TRIPLE)
+
+# An OCI bundle with a busybox-static rootfs; ARGS for process.args.
+bundle: build
+	rm -rf $(BUNDLE)
+	bench/mkbundle.sh $(BUNDLE) $(ARGS)
+
+demo: deps build
+	rm -rf build/demo
+	bench/mkbundle.sh build/demo
+	@$(RUNTIME_BIN) delete --force berth-demo >/dev/null 2>&1 || true
+	@echo "+ $(RUNTIME_BIN) run --bundle build/demo berth-demo"
+	@$(RUNTIME_BIN) run --bundle build/demo berth-demo
+
+test: deps build lint cargo-test integration
+
+lint: fmt-check clippy shellcheck
+
+fmt-check:
+	$(CARGO) fmt --all --check
+
+clippy:
+	$(CARGO) clippy --workspace --all-targets -- -D warnings
+
+shellcheck:
+	@if command -v shellcheck >/dev/null; then \
+		shellcheck $(SH_SCRIPTS) && echo "shellcheck: clean"; \
+	else echo "shellcheck: not installed, skipped"; fi
+
+cargo-test: build
+	$(CARGO) test --workspace --release -- --test-threads=$(TEST_THREADS)
+
+integration: build
+	spec-tests/integration/podman.sh
+
+bench: build
+	bench/lifecycle.sh
+
+install: build
+	install -d $(DESTDIR)$(PREFIX)/bin
+	install -m 0755 $(addprefix $(RELEASE)/,$(BINARIES)) $(DESTDIR)$(PREFIX)/bin/
+
+uninstall:
+	rm -f $(addprefix $(DESTDIR)$(PREFIX)/bin/,$(BINARIES))
+
+clean:
+	$(CARGO) clean
+	rm -rf build
