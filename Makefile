@@ -54,13 +54,13 @@ deps: deb-deps rust-deps
 # Fast when everything is there: one dpkg-query, no apt.  apt-get update runs
 # only when the package lists are missing or an install fails with stale lists.
 deb-deps:
-	@missing=$$(dpkg-query -W -f='$${Package} $${db:Status-Status}\n' $(DEB_PACKAGES) 2>/dev/null \
+	@missing=$$({ dpkg-query -W -f='$${Package} $${db:Status-Status}\n' $(DEB_PACKAGES) 2>/dev/null || true; } \
 		| awk '$$2 == "installed" { ok[$$1] = 1 } END { n = split("$(DEB_PACKAGES)", p, " "); \
 			for (i = 1; i <= n; i++) if (!(p[i] in ok)) print p[i] }'); \
 	if [ -z "$$missing" ]; then echo "deps: Debian packages present"; exit 0; fi; \
 	echo "deps: installing" $$missing; \
 	export DEBIAN_FRONTEND=noninteractive; \
-	if ! compgen -G '/var/lib/apt/lists/*_Packages' >/dev/null; then $(SUDO) apt-get update -q; fi; \
+	if ! compgen -G '/var/lib/apt/lists/*_Packages*' >/dev/null; then $(SUDO) apt-get update -q; fi; \
 	if ! $(SUDO) apt-get install -y -q --no-install-recommends $$missing; then \
 		$(SUDO) apt-get update -q; \
 		$(SUDO) apt-get install -y -q --no-install-recommends $$missing; \
