@@ -668,6 +668,15 @@ pub fn mount_has(m: &Value, opt: &str) -> bool {
     has("options") || has("super_options")
 }
 
+/// A short form of a checker report for assertion messages (probes, ids, caps, fds, cwd).
+pub fn brief(r: &Value) -> String {
+    let mut b = serde_json::Map::new();
+    for k in ["args", "probes", "uid", "gid", "groups", "cwd", "caps", "fds", "umask", "hostname"] {
+        b.insert(k.to_string(), r[k].clone());
+    }
+    Value::Object(b).to_string()
+}
+
 /// The report of probe number `i`.
 pub fn probe(report: &Value, i: usize) -> &Value {
     &report["probes"][i]

@@ -18,8 +18,8 @@ fn args_are_passed_verbatim() {
 fn process_is_pid1_of_new_pid_namespace() {
     let mut c = Container::new("pid1");
     let r = c.check(&[]);
-    assert_eq!(r["pid"], 1, "{r}");
-    assert_eq!(r["ppid"], 0, "{r}");
+    assert_eq!(r["pid"], 1, "{}", brief(&r));
+    assert_eq!(r["ppid"], 0, "{}", brief(&r));
 }
 
 #[test]
@@ -87,7 +87,7 @@ fn user_uid_gid_additional_gids_umask() {
     // runc also keeps the primary gid out of the list unless asked; the spec demands exactly
     // additionalGids as supplementary groups.
     g.retain(|x| *x != 1000);
-    assert_eq!(g, vec![2001, 2002], "{r}");
+    assert_eq!(g, vec![2001, 2002], "{}", brief(&r));
     assert_eq!(r["umask"], "0027");
 }
 
@@ -105,7 +105,7 @@ fn non_root_user_cannot_write_root_owned_file() {
     c.config["process"]["user"] = json!({"uid": 1000, "gid": 1000});
     c.config["process"]["capabilities"] = json!({});
     let r = c.check(&["write", "/etc/secret"]);
-    assert_eq!(probe_errno(&r, 0), libc::EACCES as i64, "{r}");
+    assert_eq!(probe_errno(&r, 0), libc::EACCES as i64, "{}", brief(&r));
 }
 
 #[test]
@@ -226,7 +226,7 @@ fn dropping_cap_dac_override_denies_access() {
     c.config["process"]["capabilities"] = json!({"bounding": [], "permitted": [], "effective": []});
     let r = c.check(&["read", "/etc/root-only"]);
     assert_eq!(r["uid"], 0);
-    assert_eq!(probe_errno(&r, 0), libc::EACCES as i64, "{r}");
+    assert_eq!(probe_errno(&r, 0), libc::EACCES as i64, "{}", brief(&r));
     assert_eq!(cap_mask(&r["caps"]["effective"]), 0);
 }
 

@@ -1,0 +1,114 @@
+//! Runtime spec, "Linux: Namespaces".
+
+use serde_json::json;
+use spec_tests::*;
+use std::process::Command;
+
+#[test]
+fn each_new_namespace_differs_from_host() {
+    let mut c = Container::new("ns-new");
+    c.set_namespace("cgroup", None);
+    let r = c.check(&[]);
+    for ns in ["pid", "net", "ipc", "uts", "mnt", "cgroup"] {
+        assert_ne!(r["namespaces"][ns], host_ns(ns), "{ns} namespace not new: {}", r["namespaces"]);
+    }
+    // user was not asked for: shared with the host
+    assert_eq!(r["namespaces"]["user"], host_ns("user"));
+    // cgroup ns: the container sees itself at its cgroup root
+    for line in r["cgroup"].as_str().unwrap().lines() {
+        assert!(line.ends_with(":/"), "cgroup ns root should be /: {}", r["cgroup"]);
+    }
+}
+
+#[test]
+fn omitted_namespaces_are_shared_with_host() {
+    let mut c = Container::new("ns-shared");
+    c.remove_namespace("network").remove_namespace("ipc");
+    let r = c.check(&[]);
+    assert_eq!(r["namespaces"]["net"], host_ns("net"));
+    assert_eq!(r["namespaces"]["ipc"], host_ns("ipc"));
+    assert_ne!(r["namespaces"]["pid"], host_ns("pid"));
+}
+
+#[test]
+fn join_netns_of_unshare_process_by_path() {
+    let h = Helper::spawn(Command::new("unshare").args(["--net", "sleep", "60"]));
+    // wait until the helper has its own netns
+    let path = format!("/proc/{}/ns/net", h.pid());
+    let t = std::time::Instant::now();
+    while std::fs::metadata(&path).map(|m| std::os::unix::fs::MetadataExt::ino(&m)).ok() == Some(host_ns("net")) {
+        assert!(t.elapsed().as_secs() < 10, "unshare --net did not take effect");
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    let want = dev_ino(std::path::Path::new(&path)).1;
+    let mut c = Container::new("ns-join-proc");
+    c.set_namespace("network", Some(&path));
+    let r = c.check(&[]);
+    assert_eq!(r["namespaces"]["net"], want);
+    assert_ne!(r["namespaces"]["net"], host_ns("net"));
+}
+
+struct NetNs(String);
+impl Drop for NetNs {
+    fn drop(&mut self) {
+        let _ = Command::new("ip").args(["netns", "delete", &self.0]).status();
+    }
+}
+
+#[test]
+fn join_named_netns_from_ip_netns_add() {
+    let name = format!("berth-spec-{}", std::process::id());
+    let st = Command::new("ip").args(["netns", "add", &name]).status();
+    if !matches!(st, Ok(s) if s.success()) {
+        // `ip` is part of iproute2, present on every machine of ours; fail loudly if not.
+        panic!("`ip netns add {name}` failed: {st:?}");
+    }
+    let guard = NetNs(name.clone());
+    let path = format!("/var/run/netns/{name}");
+    let want = dev_ino(std::path::Path::new(&path)).1;
+    let mut c = Container::new("ns-join-named");
+    c.set_namespace("network", Some(&path));
+    let r = c.check(&[]);
+    assert_eq!(r["namespaces"]["net"], want);
+    drop(guard);
+}
+
+#[test]
+fn joining_a_non_namespace_path_fails() {
+    let mut c = Container::new("ns-join-bad");
+    let p = c.host_dir().join("not-a-ns");
+    std::fs::write(&p, "").unwrap();
+    c.set_namespace("network", Some(p.to_str().unwrap()));
+    let o = c.run();
+    o.assert_fail();
+    assert!(o.stdout.is_empty(), "{o}");
+}
+
+#[test]
+fn user_namespace_with_mappings() {
+    let mut c = Container::new("ns-user");
+    c.set_namespace("user", None);
+    c.config["linux"]["uidMappings"] = json!([{"containerID": 0, "hostID": 100000, "size": 65536}]);
+    c.config["linux"]["gidMappings"] = json!([{"containerID": 0, "hostID": 100000, "size": 65536}]);
+    // sysfs/cgroup mounts need privileges over the host's; drop the cgroup mount as
+    // runc's `spec --rootless` does.
+    c.config["mounts"]
+        .as_array_mut()
+        .unwrap()
+        .retain(|m| m["type"] != "cgroup");
+    let r = c.check(&["read", "/proc/self/uid_map", "read", "/proc/self/gid_map"]);
+    assert_eq!(r["uid"], 0);
+    assert_ne!(r["namespaces"]["user"], host_ns("user"));
+    let norm = |s: &serde_json::Value| s.as_str().unwrap().split_whitespace().collect::<Vec<_>>().join(" ");
+    assert_eq!(norm(&probe(&r, 0)["content"]), "0 100000 65536");
+    assert_eq!(norm(&probe(&r, 1)["content"]), "0 100000 65536");
+}
+
+#[test]
+fn pid_namespace_hides_host_processes() {
+    let mut c = Container::new("ns-pid");
+    let r = c.check(&["exists", "/proc/2", "exists", "/proc/1"]);
+    assert_eq!(r["pid"], 1);
+    assert_eq!(probe(&r, 0)["exists"], false, "only the container's process is visible");
+    assert_eq!(probe(&r, 1)["exists"], true);
+}
