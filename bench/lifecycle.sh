@@ -92,10 +92,30 @@ cleanup() {
 trap cleanup EXIT
 
 "$repo/bench/mkbundle.sh" "$work/bundle" /bin/true 2>/dev/null
+"$repo/bench/mkbundle.sh" "$work/probe" /bin/echo berth-bench-probe 2>/dev/null
+
+# A runtime that exits 0 without running anything would look very fast: check
+# once that each one really runs a container, and leave out those that do not.
+keep_names=() keep_paths=()
 for ((i = 0; i < n; i++)); do
     mkdir -p "$work/root-${names[i]}"
-    : >"$work/times-${names[i]}"
+    out=$("${paths[i]}" --root "$work/root-${names[i]}" run --bundle "$work/probe" "probe-$$" \
+        </dev/null 2>"$work/stderr") || true
+    "${paths[i]}" --root "$work/root-${names[i]}" delete --force "probe-$$" >/dev/null 2>&1 || true
+    if [[ $out == berth-bench-probe ]]; then
+        keep_names+=("${names[i]}") keep_paths+=("${paths[i]}")
+        : >"$work/times-${names[i]}"
+    else
+        echo "lifecycle: skipping ${names[i]}: it did not run the probe container (output '$out'):" >&2
+        sed 's/^/    | /' "$work/stderr" >&2
+    fi
 done
+names=("${keep_names[@]}") paths=("${keep_paths[@]}")
+n=${#names[@]}
+if ((n == 0)); then
+    echo "lifecycle: no runtime left to measure" >&2
+    exit 1
+fi
 
 seq_no=0
 # run_once I TIMEFILE: one timed lifecycle of runtime I; appends µs to TIMEFILE.
