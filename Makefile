@@ -25,7 +25,8 @@ export N
 
 # The static checker is built for the host triple explicitly, so that
 # RUSTFLAGS=+crt-static reaches it and not build scripts or proc macros.
-HOST_TRIPLE = $(shell rustc -vV 2>/dev/null | sed -n 's/^host: //p')
+# ($(shell) does not see exported variables in make 4.3: set PATH for it too.)
+HOST_TRIPLE = $(shell PATH="$(HOME)/.cargo/bin:$$PATH" rustc -vV 2>/dev/null | sed -n 's/^host: //p')
 RELEASE := target/release
 RUNTIME_BIN := $(RELEASE)/runtime
 BINARIES := runtime builder shim
@@ -43,6 +44,10 @@ DEB_PACKAGES := build-essential pkg-config libseccomp-dev busybox-static jq \
 SH_SCRIPTS := .ci/run bench/mkbundle.sh bench/lifecycle.sh spec-tests/integration/podman.sh
 
 SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
+
+# Steps depend on the order written (deps before build before tests); cargo
+# parallelises inside each step.
+.NOTPARALLEL:
 
 .PHONY: all deps deb-deps rust-deps build bundle demo test lint fmt-check clippy \
 	shellcheck cargo-test integration bench install uninstall clean
