@@ -183,7 +183,7 @@ fn root_optional(r: &serde_json::Value) -> Vec<String> {
 }
 
 #[test]
-fn rootfs_propagation_private_and_shared() {
+fn rootfs_propagation_private() {
     // The host tree is private here (MACHINE.md); the container's / follows rootfsPropagation.
     let mut c = Container::new("prop-private");
     c.config["linux"]["rootfsPropagation"] = json!("private");
