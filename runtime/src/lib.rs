@@ -1,1 +1,23 @@
+//! Berth's OCI runtime: the library behind the `runtime` binary.
+//!
+//! The binary is a thin front end (runc's command line); everything that
+//! touches the kernel lives here, one module per concern.
 
+pub mod capabilities;
+pub mod cgroups;
+pub mod console;
+pub mod container;
+pub mod error;
+pub mod features;
+pub mod hooks;
+pub mod logging;
+pub mod namespaces;
+pub mod process;
+pub mod rootfs;
+pub mod signal;
+pub mod spec;
+pub mod state;
+pub mod syscall;
+pub mod time;
+
+pub use error::{Error, Result};

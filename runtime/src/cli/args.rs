@@ -1,0 +1,153 @@
+//! The clap structs: runc's flags and names.
+
+use std::ffi::OsString;
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(
+    name = "runtime",
+    version,
+    about = "Berth's OCI runtime (runc-compatible command line)"
+)]
+pub struct Cli {
+    /// Directory for container state.
+    #[arg(long, global = true, default_value = "/run/berth")]
+    pub root: PathBuf,
+    /// Log file (errors and, with --debug, more).
+    #[arg(long, global = true)]
+    pub log: Option<String>,
+    /// Log format: text or json.
+    #[arg(long = "log-format", global = true)]
+    pub log_format: Option<String>,
+    #[arg(long, global = true)]
+    pub debug: bool,
+    /// Use the systemd cgroup driver (not available without systemd).
+    #[arg(long = "systemd-cgroup", global = true)]
+    pub systemd_cgroup: bool,
+    /// Rootless mode: true, false or auto.
+    #[arg(long, global = true, num_args = 0..=1, default_missing_value = "true")]
+    pub rootless: Option<String>,
+    /// Accepted for runc compatibility; checkpointing is not supported.
+    #[arg(long, global = true, hide = true)]
+    pub criu: Option<String>,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Args)]
+pub struct CreateArgs {
+    pub id: String,
+    /// Path to the bundle directory.
+    #[arg(long, short = 'b', default_value = ".")]
+    pub bundle: PathBuf,
+    /// Unix socket that receives the pty master when process.terminal is true.
+    #[arg(long = "console-socket")]
+    pub console_socket: Option<String>,
+    #[arg(long = "pid-file")]
+    pub pid_file: Option<PathBuf>,
+    /// Use MS_MOVE + chroot instead of pivot_root.
+    #[arg(long = "no-pivot")]
+    pub no_pivot: bool,
+    /// Keep the caller's session keyring.
+    #[arg(long = "no-new-keyring")]
+    pub no_new_keyring: bool,
+    /// Pass this many fds from 3 up into the container.
+    #[arg(long = "preserve-fds", default_value_t = 0)]
+    pub preserve_fds: u32,
+}
+
+#[derive(Args)]
+pub struct RunArgs {
+    #[command(flatten)]
+    pub create: CreateArgs,
+    #[arg(long, short = 'd')]
+    pub detach: bool,
+    /// Keep the container's state after it exits.
+    #[arg(long)]
+    pub keep: bool,
+    /// Accepted for runc compatibility.
+    #[arg(long = "no-subreaper")]
+    pub no_subreaper: bool,
+}
+
+#[derive(Subcommand)]
+pub enum Command {
+    /// Write a default config.json into the bundle.
+    Spec {
+        #[arg(long, short = 'b', default_value = ".")]
+        bundle: PathBuf,
+        #[arg(long)]
+        rootless: bool,
+    },
+    /// Print the runtime-spec features document.
+    Features,
+    /// Create a container; its process waits for `start`.
+    Create(CreateArgs),
+    /// Create and start a container, and wait for it.
+    Run(RunArgs),
+    /// Start a created container.
+    Start { id: String },
+    /// Print a container's state as JSON.
+    State { id: String },
+    /// Send a signal (default SIGTERM) to a container.
+    Kill {
+        id: String,
+        signal: Option<String>,
+        #[arg(long, short = 'a')]
+        all: bool,
+    },
+    /// Delete a container (--force kills a running one).
+    Delete {
+        id: String,
+        #[arg(long, short = 'f')]
+        force: bool,
+    },
+    /// List containers.
+    #[command(alias = "ps-all")]
+    List {
+        #[arg(long, short = 'f', default_value = "table")]
+        format: String,
+        #[arg(long, short = 'q')]
+        quiet: bool,
+    },
+}
+
+/// Long option names, for turning Go-style `-root` into `--root`.
+const LONG: &[&str] = &[
+    "root",
+    "log",
+    "log-format",
+    "debug",
+    "systemd-cgroup",
+    "rootless",
+    "criu",
+    "bundle",
+    "console-socket",
+    "pid-file",
+    "no-pivot",
+    "no-new-keyring",
+    "preserve-fds",
+    "detach",
+    "keep",
+    "no-subreaper",
+    "force",
+    "all",
+    "format",
+    "quiet",
+];
+
+pub fn normalize(args: impl Iterator<Item = OsString>) -> Vec<OsString> {
+    args.map(|a| {
+        let Some(s) = a.to_str() else { return a };
+        if s.starts_with('-') && !s.starts_with("--") && s.len() > 2 {
+            let name = s[1..].split('=').next().unwrap_or("");
+            if LONG.contains(&name) {
+                return OsString::from(format!("-{s}"));
+            }
+        }
+        a
+    })
+    .collect()
+}

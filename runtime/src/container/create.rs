@@ -1,0 +1,237 @@
+//! `create`: fork the init into its namespaces, set it up, leave it waiting
+//! on the exec FIFO. Any failure undoes everything: no state dir, cgroup or
+//! process is left behind.
+
+use std::fs::OpenOptions;
+use std::os::fd::OwnedFd;
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::{Path, PathBuf};
+
+use nix::sys::signal::{kill, Signal};
+use nix::sys::stat::Mode;
+use nix::sys::wait::waitpid;
+use nix::unistd::{mkfifo, Pid};
+use oci_spec::runtime::{LinuxIdMapping, LinuxNamespaceType};
+
+use crate::error::Context;
+use crate::hooks::{self, Kind};
+use crate::namespaces::Plan;
+use crate::process::channel::{self, Msg};
+use crate::process::init::{self, InitArgs};
+use crate::spec::Bundle;
+use crate::state::{self, ContainerDir, State, Status};
+use crate::{cgroups, rootfs, syscall, Error, Result};
+
+pub struct CreateOpts {
+    pub root: PathBuf,
+    pub id: String,
+    pub bundle: PathBuf,
+    /// The console socket, already connected (create) or our own pair (run -t).
+    pub console: Option<OwnedFd>,
+    pub pid_file: Option<PathBuf>,
+    pub no_pivot: bool,
+    pub no_new_keyring: bool,
+    pub preserve_fds: u32,
+    pub systemd_cgroup: bool,
+}
+
+/// A created container: its init waits for `start`.
+pub struct Created {
+    pub dir: ContainerDir,
+    pub state: State,
+    pub bundle: Bundle,
+}
+
+pub fn create(opts: CreateOpts) -> Result<Created> {
+    state::validate_id(&opts.id)?;
+    let bundle = Bundle::load(&opts.bundle)?;
+    let spec = &bundle.spec;
+    let process = spec.process().as_ref().expect("validated by Bundle::load");
+    if process.terminal() == Some(true) && opts.console.is_none() {
+        return Err(Error::field(
+            "process.terminal",
+            "true needs --console-socket (or `run` in the foreground)",
+        ));
+    }
+    let plan = Plan::from_spec(spec)?;
+    if !plan.has_new(LinuxNamespaceType::Mount) && !plan.joins(LinuxNamespaceType::Mount) {
+        return Err(Error::field(
+            "linux.namespaces",
+            "a mount namespace is required",
+        ));
+    }
+    if let Some(sysctl) = spec.linux().as_ref().and_then(|l| l.sysctl().as_ref()) {
+        let mut own = plan.new;
+        for (t, _, _) in &plan.join {
+            own |= crate::namespaces::flag(*t);
+        }
+        rootfs::paths::check_sysctls(&sysctl.keys().collect::<Vec<_>>(), own)?;
+    }
+    let cgroup_path = cgroups::path_for(spec, &opts.id, opts.systemd_cgroup)?;
+    let dir = ContainerDir::create(&opts.root, &opts.id)?;
+    let mut st = State {
+        id: opts.id.clone(),
+        pid: 0,
+        pid_start: 0,
+        bundle: bundle.dir.clone(),
+        rootfs: bundle.rootfs.clone(),
+        created: crate::time::now_rfc3339(),
+        annotations: spec.annotations().clone().unwrap_or_default(),
+        creating: true,
+        cgroup_path: Some(cgroup_path.clone()),
+        poststop: Kind::Poststop.of(spec.hooks()),
+        own_pidns: plan.has_new(LinuxNamespaceType::Pid),
+    };
+    match spawn(&opts, &bundle, &plan, &dir, &mut st) {
+        Ok(()) => Ok(Created {
+            dir,
+            state: st,
+            bundle,
+        }),
+        Err(e) => {
+            destroy(dir, &st);
+            Err(e)
+        }
+    }
+}
+
+/// Undoes a failed create: kills the init, removes its cgroup and state dir.
+fn destroy(dir: ContainerDir, st: &State) {
+    if st.pid > 0 {
+        let _ = kill(Pid::from_raw(st.pid), Signal::SIGKILL);
+        let _ = waitpid(Pid::from_raw(st.pid), None);
+    }
+    if let Some(p) = &st.cgroup_path {
+        let _ = cgroups::remove(p);
+    }
+    let _ = dir.remove();
+}
+
+fn spawn(
+    opts: &CreateOpts,
+    bundle: &Bundle,
+    plan: &Plan,
+    dir: &ContainerDir,
+    st: &mut State,
+) -> Result<()> {
+    let spec = &bundle.spec;
+    dir.save(st)?;
+    let fifo_path = dir.fifo();
+    mkfifo(&fifo_path, Mode::from_bits_truncate(0o600)).ctx(|| "create exec fifo".into())?;
+    // O_RDWR never blocks on a FIFO; the init reads from it until start writes.
+    let fifo: OwnedFd = OpenOptions::new()
+        .read(true)
+        .write(true)
+        .custom_flags(libc::O_CLOEXEC)
+        .open(&fifo_path)
+        .ctx(|| "open exec fifo".into())?
+        .into();
+    let (parent, child) = channel::pair()?;
+    setup_time_ns(bundle, plan)?;
+    plan.join_in_parent()?;
+    // The cgroup namespace is made by the init once it sits in its cgroup;
+    // the time namespace was made above for our children.
+    let flags = plan.new & !(libc::CLONE_NEWCGROUP | libc::CLONE_NEWTIME);
+    let pid = syscall::clone_fork(flags).ctx(|| "clone the container init".into())?;
+    if pid == 0 {
+        drop(parent);
+        let console = opts.console.as_ref().and_then(|c| c.try_clone().ok());
+        init::run(InitArgs {
+            id: &opts.id,
+            bundle,
+            chan: child,
+            fifo,
+            console,
+            plan,
+            cgroup_path: st.cgroup_path.as_deref(),
+            no_pivot: opts.no_pivot,
+            no_new_keyring: opts.no_new_keyring,
+            preserve_fds: opts.preserve_fds,
+        });
+    }
+    drop(child);
+    drop(fifo);
+    st.pid = pid;
+    st.pid_start = state::proc_stat(pid).map_or(0, |(_, s)| s);
+    dir.save(st)?;
+    if plan.has_new(LinuxNamespaceType::User) {
+        write_id_maps(bundle, pid)?;
+    }
+    if let Some(p) = &st.cgroup_path {
+        cgroups::setup(p, spec, pid)?;
+    }
+    parent.go(&pid.to_string())?;
+    parent.expect(|m| *m == Msg::CreateRuntimeHooks)?;
+    let hs = crate::container::hook_state(st, Status::Creating);
+    hooks::run_all(Kind::Prestart, &Kind::Prestart.of(spec.hooks()), &hs)?;
+    hooks::run_all(
+        Kind::CreateRuntime,
+        &Kind::CreateRuntime.of(spec.hooks()),
+        &hs,
+    )?;
+    parent.go("")?;
+    parent.expect(|m| *m == Msg::Ready)?;
+    st.creating = false;
+    dir.save(st)?;
+    if let Some(pf) = &opts.pid_file {
+        let pf = std::path::absolute(pf).ctx(|| format!("--pid-file {}", pf.display()))?;
+        state::write_atomic(&pf, pid.to_string().as_bytes())?;
+    }
+    Ok(())
+}
+
+fn map_lines(maps: &[LinuxIdMapping]) -> String {
+    maps.iter()
+        .map(|m| format!("{} {} {}\n", m.container_id(), m.host_id(), m.size()))
+        .collect()
+}
+
+fn write_id_maps(bundle: &Bundle, pid: i32) -> Result<()> {
+    let linux = bundle.spec.linux().as_ref();
+    let uid = linux
+        .and_then(|l| l.uid_mappings().clone())
+        .unwrap_or_default();
+    let gid = linux
+        .and_then(|l| l.gid_mappings().clone())
+        .unwrap_or_default();
+    std::fs::write(format!("/proc/{pid}/uid_map"), map_lines(&uid))
+        .map_err(|e| Error::field("linux.uidMappings", e.to_string()))?;
+    std::fs::write(format!("/proc/{pid}/gid_map"), map_lines(&gid))
+        .map_err(|e| Error::field("linux.gidMappings", e.to_string()))
+}
+
+/// A new time namespace: unshared here (it applies to our children) with
+/// linux.timeOffsets written before the init enters it.
+fn setup_time_ns(bundle: &Bundle, plan: &Plan) -> Result<()> {
+    if !plan.has_new(LinuxNamespaceType::Time) {
+        return Ok(());
+    }
+    nix::sched::unshare(nix::sched::CloneFlags::from_bits_retain(
+        libc::CLONE_NEWTIME,
+    ))
+    .ctx(|| "unshare time namespace".into())?;
+    let offsets = bundle
+        .spec
+        .linux()
+        .as_ref()
+        .and_then(|l| l.time_offsets().clone())
+        .unwrap_or_default();
+    let mut lines = String::new();
+    for (clock, off) in offsets {
+        lines.push_str(&format!(
+            "{clock} {} {}\n",
+            off.secs().unwrap_or(0),
+            off.nanosecs().unwrap_or(0)
+        ));
+    }
+    if !lines.is_empty() {
+        std::fs::write("/proc/self/timens_offsets", lines)
+            .map_err(|e| Error::field("linux.timeOffsets", e.to_string()))?;
+    }
+    Ok(())
+}
+
+/// Writes the pid file relative to the caller's cwd, atomically.
+pub fn write_pid_file(path: &Path, pid: i32) -> Result<()> {
+    state::write_atomic(path, pid.to_string().as_bytes())
+}

@@ -1,0 +1,100 @@
+//! runc-shaped logging: `--log FILE` and `--log-format text|json`.
+//!
+//! containerd and conmon read the JSON lines (`{"level","msg","time"}`) from
+//! the log file to report why a call failed, so errors always go there too.
+
+use std::fs::{File, OpenOptions};
+use std::io::Write;
+use std::sync::OnceLock;
+
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Debug)]
+pub enum Level {
+    Debug,
+    Info,
+    Warn,
+    Error,
+}
+
+impl Level {
+    fn as_str(self) -> &'static str {
+        match self {
+            Level::Debug => "debug",
+            Level::Info => "info",
+            Level::Warn => "warning",
+            Level::Error => "error",
+        }
+    }
+}
+
+struct Logger {
+    file: Option<File>,
+    json: bool,
+    min: Level,
+}
+
+static LOGGER: OnceLock<Logger> = OnceLock::new();
+
+/// Sets up logging once at start. A log file that can't be opened is reported
+/// and logging falls back to stderr.
+pub fn init(path: Option<&str>, json: bool, debug: bool) {
+    let file = path.and_then(|p| {
+        OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(p)
+            .map_err(|e| eprintln!("runtime: cannot open log file {p}: {e}"))
+            .ok()
+    });
+    // The log file is ours only; no child may inherit it (std opens O_CLOEXEC).
+    let min = if debug { Level::Debug } else { Level::Warn };
+    let _ = LOGGER.set(Logger { file, json, min });
+}
+
+pub fn log(level: Level, msg: &str) {
+    let Some(l) = LOGGER.get() else {
+        eprintln!("{msg}");
+        return;
+    };
+    if level < l.min {
+        return;
+    }
+    let line = if l.json {
+        let v = serde_json::json!({
+            "level": level.as_str(),
+            "msg": msg,
+            "time": crate::time::now_rfc3339(),
+        });
+        format!("{v}\n")
+    } else {
+        format!(
+            "time=\"{}\" level={} msg=\"{}\"\n",
+            crate::time::now_rfc3339(),
+            level.as_str(),
+            msg.replace('"', "\\\"")
+        )
+    };
+    match &l.file {
+        Some(f) => {
+            let _ = (&*f).write_all(line.as_bytes());
+        }
+        // Without a log file, errors reach stderr once, through `error`.
+        None if level != Level::Error => {
+            let _ = std::io::stderr().write_all(line.as_bytes());
+        }
+        None => {}
+    }
+}
+
+pub fn debug(msg: &str) {
+    log(Level::Debug, msg)
+}
+
+pub fn warn(msg: &str) {
+    log(Level::Warn, msg)
+}
+
+/// Errors go to the log file (if any) and, as one plain line, to stderr.
+pub fn error(msg: &str) {
+    log(Level::Error, msg);
+    eprintln!("runtime: {msg}");
+}

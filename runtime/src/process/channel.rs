@@ -1,0 +1,161 @@
+//! The create handshake between the runtime (parent) and the container's init
+//! (child), over a SOCK_SEQPACKET socketpair. The message enum is the
+//! protocol; an error in the child crosses it as text and is printed as one line.
+//!
+//! ```text
+//! parent                              child (init)
+//!   clone ------------------------------> wait_go
+//!   write id maps, join cgroup
+//!   go(host pid) ----------------------->
+//!                                        namespaces, mounts, devices
+//!   wait <------------------------------ create_runtime_hooks
+//!   prestart + createRuntime hooks
+//!   go --------------------------------->
+//!                                        createContainer hooks, pivot_root,
+//!                                        console, user, caps ...
+//!   wait <------------------------------ ready (blocks on exec.fifo)
+//! ```
+
+use std::os::fd::{AsRawFd, OwnedFd};
+
+use nix::sys::socket::{socketpair, AddressFamily, SockFlag, SockType};
+
+use crate::{Error, Result};
+
+#[derive(Debug, PartialEq, Eq)]
+pub enum Msg {
+    /// Parent to child: carry on (the payload is the init's host pid the first time).
+    Go(String),
+    /// Child to parent: mounts are done, run prestart and createRuntime hooks.
+    CreateRuntimeHooks,
+    /// Child to parent: set up, waiting on the exec FIFO.
+    Ready,
+    /// Either way: what failed, as one line.
+    Error(String),
+}
+
+impl Msg {
+    fn encode(&self) -> Vec<u8> {
+        let (tag, body) = match self {
+            Msg::Go(s) => (b'g', s.as_str()),
+            Msg::CreateRuntimeHooks => (b'h', ""),
+            Msg::Ready => (b'r', ""),
+            Msg::Error(s) => (b'e', s.as_str()),
+        };
+        let mut v = Vec::with_capacity(1 + body.len());
+        v.push(tag);
+        v.extend_from_slice(body.as_bytes());
+        v
+    }
+
+    fn decode(buf: &[u8]) -> Option<Msg> {
+        let (tag, body) = buf.split_first()?;
+        let body = String::from_utf8_lossy(body).into_owned();
+        Some(match tag {
+            b'g' => Msg::Go(body),
+            b'h' => Msg::CreateRuntimeHooks,
+            b'r' => Msg::Ready,
+            b'e' => Msg::Error(body),
+            _ => return None,
+        })
+    }
+}
+
+pub struct Channel {
+    fd: OwnedFd,
+}
+
+/// A connected pair: (parent's end, child's end). Both close on exec.
+pub fn pair() -> Result<(Channel, Channel)> {
+    let (a, b) = socketpair(
+        AddressFamily::Unix,
+        SockType::SeqPacket,
+        None,
+        SockFlag::SOCK_CLOEXEC,
+    )
+    .map_err(|e| Error::sys("sync socketpair", e))?;
+    Ok((Channel { fd: a }, Channel { fd: b }))
+}
+
+impl Channel {
+    pub fn send(&self, msg: &Msg) -> Result<()> {
+        let data = msg.encode();
+        // SAFETY: write from a valid buffer to an fd we own.
+        let n = unsafe { libc::write(self.fd.as_raw_fd(), data.as_ptr().cast(), data.len()) };
+        if n < 0 {
+            return Err(Error::io("sync channel", std::io::Error::last_os_error()));
+        }
+        Ok(())
+    }
+
+    /// Receives one message; the peer exiting reads as an error.
+    pub fn recv(&self) -> Result<Msg> {
+        let mut buf = vec![0u8; 65536];
+        loop {
+            // SAFETY: read into a valid buffer of the given length.
+            let n = unsafe { libc::read(self.fd.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len()) };
+            if n < 0 {
+                let e = std::io::Error::last_os_error();
+                if e.kind() == std::io::ErrorKind::Interrupted {
+                    continue;
+                }
+                return Err(Error::io("sync channel", e));
+            }
+            if n == 0 {
+                return Err(Error::Init(
+                    "container init exited during setup".to_string(),
+                ));
+            }
+            return Msg::decode(&buf[..n as usize])
+                .ok_or_else(|| Error::Init("bad message on the sync channel".into()));
+        }
+    }
+
+    /// Waits for `want`; an Error message from the peer becomes our error.
+    pub fn expect(&self, want: fn(&Msg) -> bool) -> Result<Msg> {
+        match self.recv()? {
+            Msg::Error(e) => Err(Error::Init(e)),
+            m if want(&m) => Ok(m),
+            m => Err(Error::Init(format!("unexpected message {m:?} from peer"))),
+        }
+    }
+
+    /// Child side: waits for the parent's go-ahead and returns its payload.
+    pub fn wait_go(&self) -> Result<String> {
+        match self.recv()? {
+            Msg::Go(s) => Ok(s),
+            Msg::Error(e) => Err(Error::Init(e)),
+            m => Err(Error::Init(format!("unexpected message {m:?} from peer"))),
+        }
+    }
+
+    pub fn go(&self, payload: &str) -> Result<()> {
+        self.send(&Msg::Go(payload.to_string()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn messages_round_trip() {
+        for m in [
+            Msg::Go("123".into()),
+            Msg::CreateRuntimeHooks,
+            Msg::Ready,
+            Msg::Error("mounts[2].destination: no".into()),
+        ] {
+            assert_eq!(Msg::decode(&m.encode()).unwrap(), m);
+        }
+    }
+
+    #[test]
+    fn pair_carries_messages_and_eof() {
+        let (p, c) = pair().unwrap();
+        c.send(&Msg::Ready).unwrap();
+        assert_eq!(p.recv().unwrap(), Msg::Ready);
+        drop(c);
+        assert!(p.recv().is_err());
+    }
+}

@@ -1,0 +1,249 @@
+//! The container's init: runs in the child after clone, in the new
+//! namespaces, and becomes the user's process at `start`.
+//!
+//! Order matters and follows runc: mounts and devices, createRuntime hooks
+//! (parent), createContainer hooks, pivot_root, console, sysctls, masked and
+//! read-only paths, process attributes, then capabilities and user, with
+//! no_new_privs (and seccomp, later) last before waiting on the exec FIFO.
+
+use std::os::fd::{AsRawFd, OwnedFd};
+use std::path::Path;
+
+use nix::unistd::{chdir, setsid};
+use oci_spec::runtime::{LinuxNamespaceType, Process};
+
+use super::channel::{Channel, Msg};
+use super::exec::Program;
+use super::user;
+use crate::error::Context;
+use crate::hooks::{self, Kind};
+use crate::namespaces::Plan;
+use crate::rootfs::{devices, mounts, paths, pivot, SafeRoot};
+use crate::spec::Bundle;
+use crate::{capabilities, Error, Result};
+
+pub struct InitArgs<'a> {
+    pub id: &'a str,
+    pub bundle: &'a Bundle,
+    pub chan: Channel,
+    pub fifo: OwnedFd,
+    pub console: Option<OwnedFd>,
+    pub plan: &'a Plan,
+    pub cgroup_path: Option<&'a Path>,
+    pub no_pivot: bool,
+    pub no_new_keyring: bool,
+    pub preserve_fds: u32,
+}
+
+/// Never returns: execs the user's program or exits after reporting why not.
+pub fn run(args: InitArgs) -> ! {
+    let err = match setup(&args) {
+        Ok(program) => program.exec(),
+        Err(e) => e,
+    };
+    // Before Ready the parent is listening; after it, only stderr is left.
+    if args.chan.send(&Msg::Error(err.to_string())).is_err() {
+        eprintln!("runtime: container init: {err}");
+    }
+    // SAFETY: _exit skips atexit handlers that belong to the parent.
+    unsafe { libc::_exit(127) }
+}
+
+fn setup(a: &InitArgs) -> Result<Program> {
+    let spec = &a.bundle.spec;
+    let process = spec
+        .process()
+        .as_ref()
+        .ok_or_else(|| Error::field("process", "missing"))?;
+    let host_pid = a.chan.wait_go()?;
+    let plan = a.plan;
+    let in_userns = plan.has_new(LinuxNamespaceType::User) || plan.joins(LinuxNamespaceType::User);
+    if plan.has_new(LinuxNamespaceType::User) {
+        // Become the namespace's root (uid 0 must be mapped).
+        nix::unistd::setresgid(0.into(), 0.into(), 0.into())
+            .ctx(|| "setresgid 0 in user namespace".into())?;
+        nix::unistd::setresuid(0.into(), 0.into(), 0.into())
+            .ctx(|| "setresuid 0 in user namespace".into())?;
+    }
+    plan.join_in_child()?;
+    if plan.has_new(LinuxNamespaceType::Cgroup) {
+        // Now that the parent has moved us into the container's cgroup, the
+        // new namespace is rooted there.
+        nix::sched::unshare(nix::sched::CloneFlags::CLONE_NEWCGROUP)
+            .ctx(|| "unshare cgroup namespace".into())?;
+    }
+    setsid().ctx(|| "setsid".into())?;
+    set_names(a)?;
+    setup_rootfs(a, in_userns)?;
+    a.chan.send(&Msg::CreateRuntimeHooks)?;
+    a.chan.wait_go()?;
+    let state = hook_state(a, &host_pid, "created");
+    hooks::run_all(
+        Kind::CreateContainer,
+        &Kind::CreateContainer.of(spec.hooks()),
+        &state,
+    )?;
+    if a.no_pivot {
+        pivot::move_root(&a.bundle.rootfs)?;
+    } else {
+        pivot::pivot(&a.bundle.rootfs)?;
+    }
+    if let Some(sock) = &a.console {
+        let size = process
+            .console_size()
+            .as_ref()
+            .map(|b| (b.height() as u16, b.width() as u16));
+        let sock = sock.try_clone().ctx(|| "console socket".into())?;
+        crate::console::setup(sock, size)?;
+    }
+    finalize_rootfs(a)?;
+    apply_process(a, process)?;
+    let program = Program::new(
+        process.args().as_deref().unwrap_or_default(),
+        process.env().as_deref().unwrap_or_default(),
+    )?;
+    crate::syscall::cloexec_from(3 + a.preserve_fds).ctx(|| "close_range".into())?;
+    a.chan.send(&Msg::Ready)?;
+    wait_for_start(&a.fifo)?;
+    hooks::run_all(
+        Kind::StartContainer,
+        &Kind::StartContainer.of(spec.hooks()),
+        &state,
+    )?;
+    Ok(program)
+}
+
+fn set_names(a: &InitArgs) -> Result<()> {
+    let spec = &a.bundle.spec;
+    let own_uts = a.plan.has_new(LinuxNamespaceType::Uts) || a.plan.joins(LinuxNamespaceType::Uts);
+    if let Some(h) = spec.hostname() {
+        if !own_uts {
+            return Err(Error::field("hostname", "needs a UTS namespace"));
+        }
+        nix::unistd::sethostname(h).ctx(|| format!("hostname {h:?}"))?;
+    }
+    if let Some(d) = spec.domainname() {
+        if !own_uts {
+            return Err(Error::field("domainname", "needs a UTS namespace"));
+        }
+        // SAFETY: setdomainname reads len bytes from a valid buffer.
+        let r = unsafe { libc::setdomainname(d.as_ptr().cast(), d.len()) };
+        nix::errno::Errno::result(r).ctx(|| format!("domainname {d:?}"))?;
+    }
+    Ok(())
+}
+
+fn setup_rootfs(a: &InitArgs, in_userns: bool) -> Result<()> {
+    let spec = &a.bundle.spec;
+    let linux = spec.linux().as_ref();
+    let rootfs = &a.bundle.rootfs;
+    mounts::prepare(
+        rootfs,
+        linux.and_then(|l| l.rootfs_propagation().as_deref()),
+    )?;
+    let safe = SafeRoot::open(rootfs)?;
+    let ctx = mounts::Ctx {
+        root: &safe,
+        bundle: &a.bundle.dir,
+        cgroup_path: a.cgroup_path,
+        new_cgroupns: a.plan.has_new(LinuxNamespaceType::Cgroup),
+    };
+    let list = spec.mounts().clone().unwrap_or_default();
+    mounts::mount_all(&ctx, &list)?;
+    // A /dev bound from the host already has its nodes.
+    let dev_bound = list.iter().any(|m| {
+        m.destination() == Path::new("/dev")
+            && (m.typ().as_deref() == Some("bind")
+                || m.options()
+                    .iter()
+                    .flatten()
+                    .any(|o| o == "bind" || o == "rbind"))
+    });
+    if !dev_bound {
+        let devs = linux.and_then(|l| l.devices().clone()).unwrap_or_default();
+        devices::create_all(&safe, &devs, in_userns)?;
+    }
+    Ok(())
+}
+
+fn finalize_rootfs(a: &InitArgs) -> Result<()> {
+    let spec = &a.bundle.spec;
+    if let Some(linux) = spec.linux() {
+        if let Some(sysctl) = linux.sysctl() {
+            paths::write_sysctls(sysctl.iter())?;
+        }
+        paths::readonly(linux.readonly_paths().as_deref().unwrap_or_default())?;
+        paths::mask(linux.masked_paths().as_deref().unwrap_or_default())?;
+    }
+    if spec
+        .root()
+        .as_ref()
+        .is_some_and(|r| r.readonly() == Some(true))
+    {
+        paths::readonly_root()?;
+    }
+    Ok(())
+}
+
+fn apply_process(a: &InitArgs, p: &Process) -> Result<()> {
+    if !a.no_new_keyring {
+        let name = std::ffi::CString::new(format!("_ses.{}", a.id)).unwrap_or_default();
+        // ENOSYS/EPERM: no keyring support here; runc ignores that too.
+        let _ = crate::syscall::join_session_keyring(&name);
+    }
+    if p.apparmor_profile().is_some() && !Path::new("/sys/kernel/security/apparmor").exists() {
+        crate::logging::warn(
+            "process.apparmorProfile: AppArmor is not enabled on this host; ignored",
+        );
+    }
+    if p.selinux_label().is_some() && !Path::new("/sys/fs/selinux/enforce").exists() {
+        crate::logging::warn("process.selinuxLabel: SELinux is not enabled on this host; ignored");
+    }
+    user::apply_rlimits(p)?;
+    user::apply_oom_score_adj(p)?;
+    user::apply_io_priority(p)?;
+    user::apply_scheduler(p)?;
+    if let Some(c) = p.capabilities() {
+        capabilities::drop_bounding(c)?;
+    }
+    user::switch_user(p)?;
+    // Without a capabilities object the process keeps root's, as with runc.
+    if let Some(c) = p.capabilities() {
+        capabilities::set_eip(c)?;
+        capabilities::raise_ambient(c)?;
+    }
+    chdir(p.cwd()).ctx(|| format!("process.cwd {}", p.cwd().display()))?;
+    if p.no_new_privileges() == Some(true) {
+        user::set_no_new_privs()?;
+    }
+    Ok(())
+}
+
+/// Blocks until `start` writes a byte into the exec FIFO.
+fn wait_for_start(fifo: &OwnedFd) -> Result<()> {
+    let mut b = [0u8; 1];
+    loop {
+        // SAFETY: read of one byte into a valid buffer.
+        let n = unsafe { libc::read(fifo.as_raw_fd(), b.as_mut_ptr().cast(), 1) };
+        if n >= 0 {
+            return Ok(());
+        }
+        let e = std::io::Error::last_os_error();
+        if e.kind() != std::io::ErrorKind::Interrupted {
+            return Err(Error::io("wait on exec fifo", e));
+        }
+    }
+}
+
+/// The state JSON hooks get on stdin.
+pub fn hook_state(a: &InitArgs, pid: &str, status: &str) -> Vec<u8> {
+    let v = serde_json::json!({
+        "ociVersion": crate::spec::OCI_VERSION,
+        "id": a.id,
+        "status": status,
+        "pid": pid.parse::<i64>().unwrap_or(0),
+        "bundle": a.bundle.dir,
+        "annotations": a.bundle.spec.annotations().clone().unwrap_or_default(),
+    });
+    v.to_string().into_bytes()
+}

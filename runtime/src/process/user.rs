@@ -1,0 +1,158 @@
+//! Process attributes the init applies before exec: rlimits, oom score,
+//! I/O priority, scheduler, and the user and groups it runs as.
+
+use nix::errno::Errno;
+use nix::unistd::{setgroups, setresgid, setresuid, Gid, Uid};
+use oci_spec::runtime::{
+    IOPriorityClass, LinuxSchedulerFlag, LinuxSchedulerPolicy, PosixRlimitType, Process,
+};
+
+use crate::error::Context;
+use crate::syscall::{ioprio_set, sched_setattr, SchedAttr};
+use crate::{Error, Result};
+
+fn rlimit_resource(t: PosixRlimitType) -> libc::__rlimit_resource_t {
+    use PosixRlimitType::*;
+    match t {
+        RlimitCpu => libc::RLIMIT_CPU,
+        RlimitFsize => libc::RLIMIT_FSIZE,
+        RlimitData => libc::RLIMIT_DATA,
+        RlimitStack => libc::RLIMIT_STACK,
+        RlimitCore => libc::RLIMIT_CORE,
+        RlimitRss => libc::RLIMIT_RSS,
+        RlimitNproc => libc::RLIMIT_NPROC,
+        RlimitNofile => libc::RLIMIT_NOFILE,
+        RlimitMemlock => libc::RLIMIT_MEMLOCK,
+        RlimitAs => libc::RLIMIT_AS,
+        RlimitLocks => libc::RLIMIT_LOCKS,
+        RlimitSigpending => libc::RLIMIT_SIGPENDING,
+        RlimitMsgqueue => libc::RLIMIT_MSGQUEUE,
+        RlimitNice => libc::RLIMIT_NICE,
+        RlimitRtprio => libc::RLIMIT_RTPRIO,
+        RlimitRttime => libc::RLIMIT_RTTIME,
+    }
+}
+
+pub fn apply_rlimits(p: &Process) -> Result<()> {
+    for (i, r) in p.rlimits().iter().flatten().enumerate() {
+        let lim = libc::rlimit {
+            rlim_cur: r.soft(),
+            rlim_max: r.hard(),
+        };
+        // SAFETY: setrlimit reads a valid rlimit struct.
+        let ret = unsafe { libc::setrlimit(rlimit_resource(r.typ()), &lim) };
+        Errno::result(ret).ctx(|| {
+            format!(
+                "process.rlimits[{i}] ({}, soft {} hard {}): setrlimit (a hard limit above the host's needs CAP_SYS_RESOURCE)",
+                r.typ(),
+                r.soft(),
+                r.hard()
+            )
+        })?;
+    }
+    Ok(())
+}
+
+pub fn apply_oom_score_adj(p: &Process) -> Result<()> {
+    if let Some(adj) = p.oom_score_adj() {
+        std::fs::write("/proc/self/oom_score_adj", adj.to_string())
+            .ctx(|| format!("process.oomScoreAdj: write {adj}"))?;
+    }
+    Ok(())
+}
+
+pub fn apply_io_priority(p: &Process) -> Result<()> {
+    if let Some(io) = p.io_priority() {
+        let class = match io.class() {
+            IOPriorityClass::IoprioClassRt => 1,
+            IOPriorityClass::IoprioClassBe => 2,
+            IOPriorityClass::IoprioClassIdle => 3,
+        };
+        ioprio_set(class, io.priority() as i32).ctx(|| "process.ioPriority: ioprio_set".into())?;
+    }
+    Ok(())
+}
+
+pub fn apply_scheduler(p: &Process) -> Result<()> {
+    let Some(s) = p.scheduler() else {
+        return Ok(());
+    };
+    use LinuxSchedulerPolicy::*;
+    let policy = match s.policy() {
+        SchedOther => 0,
+        SchedFifo => 1,
+        SchedRr => 2,
+        SchedBatch => 3,
+        SchedIso => 4,
+        SchedIdle => 5,
+        SchedDeadline => 6,
+    };
+    let mut flags = 0u64;
+    for f in s.flags().iter().flatten() {
+        flags |= match f {
+            LinuxSchedulerFlag::SchedResetOnFork => 0x01,
+            LinuxSchedulerFlag::SchedFlagReclaim => 0x02,
+            LinuxSchedulerFlag::SchedFlagDLOverrun => 0x04,
+            LinuxSchedulerFlag::SchedFlagKeepPolicy => 0x08,
+            LinuxSchedulerFlag::SchedFlagKeepParams => 0x10,
+            LinuxSchedulerFlag::SchedFlagUtilClampMin => 0x20,
+            LinuxSchedulerFlag::SchedFlagUtilClampMax => 0x40,
+        };
+    }
+    let mut attr = SchedAttr {
+        policy,
+        flags,
+        nice: s.nice().unwrap_or(0),
+        priority: s.priority().unwrap_or(0) as u32,
+        runtime: s.runtime().unwrap_or(0),
+        deadline: s.deadline().unwrap_or(0),
+        period: s.period().unwrap_or(0),
+        ..Default::default()
+    };
+    sched_setattr(&mut attr).ctx(|| format!("process.scheduler ({:?}): sched_setattr", s.policy()))
+}
+
+/// Whether setgroups(2) is allowed here (denied in some user namespaces).
+fn setgroups_allowed() -> bool {
+    std::fs::read_to_string("/proc/self/setgroups").map_or(true, |s| s.trim() != "deny")
+}
+
+/// Sets groups, gid and uid; permitted capabilities survive through KEEPCAPS.
+pub fn switch_user(p: &Process) -> Result<()> {
+    let u = p.user();
+    let gids: Vec<Gid> = u
+        .additional_gids()
+        .iter()
+        .flatten()
+        .map(|g| Gid::from_raw(*g))
+        .collect();
+    if setgroups_allowed() {
+        setgroups(&gids).ctx(|| "process.user.additionalGids: setgroups".into())?;
+    } else if !gids.is_empty() {
+        return Err(Error::field(
+            "process.user.additionalGids",
+            "setgroups is denied in this user namespace",
+        ));
+    }
+    // SAFETY: prctl with integer arguments only.
+    Errno::result(unsafe { libc::prctl(libc::PR_SET_KEEPCAPS, 1, 0, 0, 0) })
+        .ctx(|| "prctl(PR_SET_KEEPCAPS)".into())?;
+    let gid = Gid::from_raw(u.gid());
+    setresgid(gid, gid, gid).ctx(|| format!("process.user.gid {}: setresgid", u.gid()))?;
+    let uid = Uid::from_raw(u.uid());
+    setresuid(uid, uid, uid).ctx(|| format!("process.user.uid {}: setresuid", u.uid()))?;
+    // SAFETY: as above.
+    Errno::result(unsafe { libc::prctl(libc::PR_SET_KEEPCAPS, 0, 0, 0, 0) })
+        .ctx(|| "prctl(PR_SET_KEEPCAPS)".into())?;
+    if let Some(mask) = u.umask() {
+        nix::sys::stat::umask(nix::sys::stat::Mode::from_bits_truncate(mask));
+    }
+    Ok(())
+}
+
+pub fn set_no_new_privs() -> Result<()> {
+    // SAFETY: prctl with integer arguments only.
+    Errno::result(unsafe { libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) })
+        .map(drop)
+        .ctx(|| "process.noNewPrivileges: prctl".into())
+}

@@ -1,0 +1,213 @@
+//! The spec's mounts, in order, onto destinations resolved inside the rootfs.
+
+use std::path::{Path, PathBuf};
+
+use nix::errno::Errno;
+use nix::mount::MsFlags;
+use oci_spec::runtime::Mount;
+
+use super::{fd_path, flags, mount, SafeRoot};
+use crate::{Error, Result};
+
+/// What mount setup needs to know about the container beyond the mount list.
+pub struct Ctx<'a> {
+    pub root: &'a SafeRoot,
+    pub bundle: &'a Path,
+    pub cgroup_path: Option<&'a Path>,
+    pub new_cgroupns: bool,
+}
+
+/// Propagation for the whole tree, then the rootfs bound onto itself so it is
+/// a mount point pivot_root accepts.
+pub fn prepare(rootfs: &Path, propagation: Option<&str>) -> Result<()> {
+    let prop = match propagation {
+        Some(p) => flags::propagation(p).ok_or_else(|| {
+            Error::field("linux.rootfsPropagation", format!("unknown value {p:?}"))
+        })?,
+        None => MsFlags::MS_SLAVE | MsFlags::MS_REC,
+    };
+    mount(None, Path::new("/"), None, prop | MsFlags::MS_REC, None)?;
+    make_parent_private(rootfs)?;
+    mount(
+        Some(rootfs),
+        rootfs,
+        None,
+        MsFlags::MS_BIND | MsFlags::MS_REC,
+        None,
+    )
+}
+
+/// pivot_root refuses a new root whose parent mount is shared.
+fn make_parent_private(rootfs: &Path) -> Result<()> {
+    let info = std::fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
+    let mut best: Option<(&str, bool)> = None;
+    for line in info.lines() {
+        let f: Vec<&str> = line.split(' ').collect();
+        if f.len() < 7 {
+            continue;
+        }
+        let mp = f[4];
+        let shared = f[6..]
+            .iter()
+            .take_while(|x| **x != "-")
+            .any(|x| x.starts_with("shared:"));
+        if rootfs.starts_with(mp) && best.is_none_or(|(b, _)| mp.len() >= b.len()) {
+            best = Some((mp, shared));
+        }
+    }
+    if let Some((mp, true)) = best {
+        mount(None, Path::new(mp), None, MsFlags::MS_PRIVATE, None)?;
+    }
+    Ok(())
+}
+
+pub fn mount_all(ctx: &Ctx, mounts: &[Mount]) -> Result<()> {
+    for (i, m) in mounts.iter().enumerate() {
+        mount_one(ctx, m).map_err(|e| {
+            Error::field(
+                format!("mounts[{i}] ({})", m.destination().display()),
+                e.to_string(),
+            )
+        })?;
+    }
+    Ok(())
+}
+
+fn mount_one(ctx: &Ctx, m: &Mount) -> Result<()> {
+    let options = m.options().clone().unwrap_or_default();
+    let parsed = flags::parse(&options);
+    let typ = m.typ().as_deref().unwrap_or("");
+    let is_bind = parsed.flags.contains(MsFlags::MS_BIND) || typ == "bind";
+    let dest = m.destination();
+
+    if typ == "cgroup" || typ == "cgroup2" {
+        return super::cgroupfs::mount_cgroups(ctx, dest, &parsed);
+    }
+    if is_bind {
+        return bind(ctx, m, &parsed);
+    }
+    let target = ctx.root.mkdir_all(dest)?;
+    let tp = fd_path(&target);
+    let src = m.source().clone().unwrap_or_else(|| PathBuf::from(typ));
+    let data = parsed.data.join(",");
+    let data = (!data.is_empty()).then_some(data.as_str());
+    let fl = parsed.flags;
+    match mount(Some(&src), &tp, Some(typ), fl, data) {
+        // Without its own network namespace a container can't mount sysfs:
+        // bind the host's instead, as runc does.
+        Err(Error::Sys {
+            errno: Errno::EPERM,
+            ..
+        }) if typ == "sysfs" => {
+            mount(
+                Some(Path::new("/sys")),
+                &tp,
+                None,
+                MsFlags::MS_BIND | MsFlags::MS_REC,
+                None,
+            )?;
+            remount_bind(&fd_path(&ctx.root.resolve(dest)?), fl)?;
+        }
+        // mqueue needs its own ipc namespace; fall back the same way.
+        Err(Error::Sys {
+            errno: Errno::EPERM,
+            ..
+        }) if typ == "mqueue" => {
+            mount(
+                Some(Path::new("/dev/mqueue")),
+                &tp,
+                None,
+                MsFlags::MS_BIND,
+                None,
+            )?;
+            remount_bind(&fd_path(&ctx.root.resolve(dest)?), fl)?;
+        }
+        other => other?,
+    }
+    // The handle still names the directory under the new mount: re-resolve.
+    let mounted = ctx.root.resolve(dest)?;
+    apply_propagation(&fd_path(&mounted), parsed.propagation)
+}
+
+fn bind(ctx: &Ctx, m: &Mount, parsed: &flags::Parsed) -> Result<()> {
+    let src = m
+        .source()
+        .as_ref()
+        .ok_or_else(|| Error::Other("bind mount without a source".into()))?;
+    let src = if src.is_absolute() {
+        src.clone()
+    } else {
+        ctx.bundle.join(src)
+    };
+    let meta = std::fs::metadata(&src)
+        .map_err(|e| Error::Other(format!("source {}: {e}", src.display())))?;
+    let target = if meta.is_dir() {
+        ctx.root.mkdir_all(m.destination())?
+    } else {
+        ctx.root.touch(m.destination())?
+    };
+    let base = MsFlags::MS_BIND | (parsed.flags & MsFlags::MS_REC);
+    mount(Some(&src), &fd_path(&target), None, base, None)?;
+    let mounted = fd_path(&ctx.root.resolve(m.destination())?);
+    remount_bind(&mounted, parsed.flags)?;
+    apply_propagation(&mounted, parsed.propagation)
+}
+
+/// Bind mounts ignore flags on the first call: a remount applies them.
+/// In a user namespace the kernel locks some flags, so keep those set.
+pub fn remount_bind(target: &Path, fl: MsFlags) -> Result<()> {
+    let extra = fl - (MsFlags::MS_BIND | MsFlags::MS_REC | MsFlags::MS_REMOUNT);
+    if extra.is_empty() {
+        return Ok(());
+    }
+    let want = MsFlags::MS_BIND | MsFlags::MS_REMOUNT | extra;
+    match mount(None, target, None, want, None) {
+        Err(Error::Sys {
+            errno: Errno::EPERM,
+            ..
+        }) => {
+            let locked = current_flags(target);
+            mount(None, target, None, want | locked, None)
+        }
+        other => other,
+    }
+}
+
+/// The mount flags statvfs reports for a path (those a remount must keep).
+pub fn current_flags(path: &Path) -> MsFlags {
+    use nix::sys::statvfs::{statvfs, FsFlags};
+    let Ok(s) = statvfs(path) else {
+        return MsFlags::empty();
+    };
+    let f = s.flags();
+    let mut out = MsFlags::empty();
+    for (fs, ms) in [
+        (FsFlags::ST_RDONLY, MsFlags::MS_RDONLY),
+        (FsFlags::ST_NOSUID, MsFlags::MS_NOSUID),
+        (FsFlags::ST_NODEV, MsFlags::MS_NODEV),
+        (FsFlags::ST_NOEXEC, MsFlags::MS_NOEXEC),
+        (FsFlags::ST_NOATIME, MsFlags::MS_NOATIME),
+        (FsFlags::ST_NODIRATIME, MsFlags::MS_NODIRATIME),
+        (FsFlags::ST_RELATIME, MsFlags::MS_RELATIME),
+    ] {
+        if f.contains(fs) {
+            out |= ms;
+        }
+    }
+    out
+}
+
+fn apply_propagation(target: &Path, prop: MsFlags) -> Result<()> {
+    // Each propagation type is its own mount(2) call.
+    for f in [
+        MsFlags::MS_SHARED,
+        MsFlags::MS_SLAVE,
+        MsFlags::MS_PRIVATE,
+        MsFlags::MS_UNBINDABLE,
+    ] {
+        if prop.contains(f) {
+            mount(None, target, None, f | (prop & MsFlags::MS_REC), None)?;
+        }
+    }
+    Ok(())
+}

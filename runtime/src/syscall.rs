@@ -1,0 +1,113 @@
+//! Thin, safe wrappers over the raw syscalls the runtime needs and that nix
+//! does not cover (or covers in a shape that costs allocations).
+
+use std::ffi::CStr;
+use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
+
+use nix::errno::Errno;
+
+/// fork(2) as a raw clone(2) with namespace flags: the child starts in the new
+/// namespaces, and (without CLONE_VM) runs on a copy of our memory like fork.
+/// Returns 0 in the child and the child's pid in the parent.
+pub fn clone_fork(flags: libc::c_int) -> Result<libc::pid_t, Errno> {
+    // SAFETY: raw clone without CLONE_VM and with a null stack behaves like
+    // fork(2); the runtime is single-threaded, so the child's copy of memory
+    // holds no lock owned by another thread.
+    let ret = unsafe {
+        libc::syscall(
+            libc::SYS_clone,
+            (flags | libc::SIGCHLD) as libc::c_ulong,
+            std::ptr::null_mut::<libc::c_void>(),
+            std::ptr::null_mut::<libc::c_int>(),
+            std::ptr::null_mut::<libc::c_int>(),
+            0 as libc::c_ulong,
+        )
+    };
+    Errno::result(ret).map(|r| r as libc::pid_t)
+}
+
+/// pidfd_open(2): a handle on a process that is not our child.
+pub fn pidfd_open(pid: libc::pid_t) -> Result<OwnedFd, Errno> {
+    // SAFETY: plain syscall, the returned fd is fresh and owned by us.
+    let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) };
+    Errno::result(fd).map(|fd| unsafe { OwnedFd::from_raw_fd(fd as RawFd) })
+}
+
+/// pidfd_send_signal(2): signals exactly the process the pidfd refers to,
+/// immune to pid reuse.
+pub fn pidfd_send_signal(fd: BorrowedFd<'_>, sig: i32) -> Result<(), Errno> {
+    // SAFETY: plain syscall with a valid fd, null siginfo and no flags.
+    let ret = unsafe {
+        libc::syscall(
+            libc::SYS_pidfd_send_signal,
+            fd.as_raw_fd(),
+            sig,
+            std::ptr::null::<libc::siginfo_t>(),
+            0,
+        )
+    };
+    Errno::result(ret).map(drop)
+}
+
+/// Marks every fd from `first` up close-on-exec (CVE-2024-21626: no host fd
+/// may reach the container's process).
+pub fn cloexec_from(first: u32) -> Result<(), Errno> {
+    const CLOSE_RANGE_CLOEXEC: libc::c_uint = 1 << 2;
+    // SAFETY: close_range only changes fd flags of this process.
+    let ret = unsafe { libc::syscall(libc::SYS_close_range, first, u32::MAX, CLOSE_RANGE_CLOEXEC) };
+    Errno::result(ret).map(drop)
+}
+
+/// pivot_root(2) with the same path twice: the old root is stacked on the new
+/// one and unmounted afterwards, so no temporary directory is needed.
+pub fn pivot_root_dot() -> Result<(), Errno> {
+    let dot = c".";
+    // SAFETY: both arguments are valid NUL-terminated strings.
+    let ret = unsafe { libc::syscall(libc::SYS_pivot_root, dot.as_ptr(), dot.as_ptr()) };
+    Errno::result(ret).map(drop)
+}
+
+/// setns(2) on an fd.
+pub fn setns(fd: BorrowedFd<'_>, nstype: libc::c_int) -> Result<(), Errno> {
+    // SAFETY: setns only changes this process's namespaces.
+    Errno::result(unsafe { libc::setns(fd.as_raw_fd(), nstype) }).map(drop)
+}
+
+/// keyctl(KEYCTL_JOIN_SESSION_KEYRING, name): a fresh session keyring per container
+/// so containers don't share the host's keys.
+pub fn join_session_keyring(name: &CStr) -> Result<(), Errno> {
+    const KEYCTL_JOIN_SESSION_KEYRING: libc::c_int = 1;
+    // SAFETY: name is a valid NUL-terminated string.
+    let ret =
+        unsafe { libc::syscall(libc::SYS_keyctl, KEYCTL_JOIN_SESSION_KEYRING, name.as_ptr()) };
+    Errno::result(ret).map(drop)
+}
+
+/// ioprio_set(IOPRIO_WHO_PROCESS, 0, prio).
+pub fn ioprio_set(class: i32, level: i32) -> Result<(), Errno> {
+    let prio = (class << 13) | level;
+    // SAFETY: plain syscall on ourselves.
+    let ret = unsafe { libc::syscall(libc::SYS_ioprio_set, 1, 0, prio) };
+    Errno::result(ret).map(drop)
+}
+
+/// The kernel's sched_attr for sched_setattr(2).
+#[repr(C)]
+#[derive(Default)]
+pub struct SchedAttr {
+    pub size: u32,
+    pub policy: u32,
+    pub flags: u64,
+    pub nice: i32,
+    pub priority: u32,
+    pub runtime: u64,
+    pub deadline: u64,
+    pub period: u64,
+}
+
+pub fn sched_setattr(attr: &mut SchedAttr) -> Result<(), Errno> {
+    attr.size = std::mem::size_of::<SchedAttr>() as u32;
+    // SAFETY: attr points to a properly sized, initialised sched_attr.
+    let ret = unsafe { libc::syscall(libc::SYS_sched_setattr, 0, attr as *mut SchedAttr, 0) };
+    Errno::result(ret).map(drop)
+}
