@@ -28,9 +28,9 @@ use std::time::{Duration, Instant};
 
 /// Busybox applets linked into every rootfs.
 pub const APPLETS: &[&str] = &[
-    "sh", "cat", "ls", "echo", "true", "false", "sleep", "id", "mount", "umount", "mkdir",
-    "touch", "test", "stat", "readlink", "grep", "head", "env", "hostname", "ps", "kill", "rm",
-    "chmod", "ln", "printf", "pwd", "tty", "wc", "date", "uname", "cp", "mv",
+    "sh", "cat", "ls", "echo", "true", "false", "sleep", "id", "mount", "umount", "mkdir", "touch",
+    "test", "stat", "readlink", "grep", "head", "env", "hostname", "ps", "kill", "rm", "chmod",
+    "ln", "printf", "pwd", "tty", "wc", "date", "uname", "cp", "mv",
 ];
 
 /// Workspace root (the directory holding the top-level Cargo.toml).
@@ -289,7 +289,16 @@ pub fn default_spec() -> Value {
 
 /// Populate `rootfs` with busybox, the checker, and /etc/passwd + /etc/group.
 pub fn make_rootfs(rootfs: &Path) {
-    for d in ["bin", "proc", "sys", "dev", "etc", "tmp", "root", "home/tester"] {
+    for d in [
+        "bin",
+        "proc",
+        "sys",
+        "dev",
+        "etc",
+        "tmp",
+        "root",
+        "home/tester",
+    ] {
         fs::create_dir_all(rootfs.join(d)).unwrap();
     }
     fs::set_permissions(rootfs.join("tmp"), fs::Permissions::from_mode(0o1777)).unwrap();
@@ -671,7 +680,9 @@ pub fn mount_has(m: &Value, opt: &str) -> bool {
 /// A short form of a checker report for assertion messages (probes, ids, caps, fds, cwd).
 pub fn brief(r: &Value) -> String {
     let mut b = serde_json::Map::new();
-    for k in ["args", "probes", "uid", "gid", "groups", "cwd", "caps", "fds", "umask", "hostname"] {
+    for k in [
+        "args", "probes", "uid", "gid", "groups", "cwd", "caps", "fds", "umask", "hostname",
+    ] {
         b.insert(k.to_string(), r[k].clone());
     }
     Value::Object(b).to_string()

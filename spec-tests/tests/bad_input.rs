@@ -8,7 +8,11 @@ use spec_tests::*;
 fn assert_rejected(c: &Container, o: &Output) {
     o.assert_fail();
     assert!(!o.stdout.contains("\"pid\""), "the process ran: {o}");
-    assert!(c.state_entries().iter().all(|e| e != &c.id), "state left behind: {:?}", c.state_entries());
+    assert!(
+        c.state_entries().iter().all(|e| e != &c.id),
+        "state left behind: {:?}",
+        c.state_entries()
+    );
     assert!(!c.runtime(&["state", &c.id]).success());
 }
 
@@ -54,7 +58,10 @@ fn unknown_oci_version_major() {
     c.config["ociVersion"] = json!("9.0.0");
     let o = c.run();
     assert_rejected(&c, &o);
-    assert!(o.stderr.contains("ociVersion") || o.stderr.contains("9.0.0"), "{o}");
+    assert!(
+        o.stderr.contains("ociVersion") || o.stderr.contains("9.0.0"),
+        "{o}"
+    );
 }
 
 #[test]
@@ -63,7 +70,10 @@ fn missing_rootfs() {
     c.config["root"]["path"] = json!("no-such-rootfs");
     let o = c.run();
     assert_rejected(&c, &o);
-    assert!(o.stderr.contains("no-such-rootfs"), "stderr should name the path: {o}");
+    assert!(
+        o.stderr.contains("no-such-rootfs"),
+        "stderr should name the path: {o}"
+    );
 }
 
 #[test]
@@ -85,8 +95,16 @@ fn bad_id(id: &str) {
     let left = c.state_entries();
     assert!(left.is_empty(), "state left behind for {id:?}: {left:?}");
     // nothing was created next to the state root either
-    let parent: Vec<_> = std::fs::read_dir(c.base()).unwrap().flatten().map(|e| e.file_name()).collect();
-    assert_eq!(parent.len(), 4, "unexpected files next to --root: {parent:?}");
+    let parent: Vec<_> = std::fs::read_dir(c.base())
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name())
+        .collect();
+    assert_eq!(
+        parent.len(),
+        4,
+        "unexpected files next to --root: {parent:?}"
+    );
 }
 
 #[test]
@@ -118,7 +136,10 @@ fn duplicate_id() {
     c.create().assert_ok();
     let o = c.create();
     o.assert_fail();
-    assert!(o.stderr.contains(&c.id) || o.stderr.contains("exists"), "{o}");
+    assert!(
+        o.stderr.contains(&c.id) || o.stderr.contains("exists"),
+        "{o}"
+    );
     assert_eq!(c.state()["status"], "created");
 }
 
@@ -129,7 +150,10 @@ fn non_executable_args0() {
     c.args(&["/bin/plain"]);
     let o = c.run();
     o.assert_fail();
-    assert!(o.stderr.contains("/bin/plain") || o.stderr.contains("permission denied"), "{o}");
+    assert!(
+        o.stderr.contains("/bin/plain") || o.stderr.contains("permission denied"),
+        "{o}"
+    );
     // create with a non-executable args[0] must not leave a half-made container
     let o = c.create();
     if o.success() {
@@ -162,7 +186,8 @@ fn state_start_delete_unknown_id() {
         c.runtime(&[verb, "no-such-container-xyz"]).assert_fail();
     }
     // delete --force of an unknown id succeeds (containerd calls it after every delete)
-    c.runtime(&["delete", "--force", "no-such-container-xyz"]).assert_ok();
+    c.runtime(&["delete", "--force", "no-such-container-xyz"])
+        .assert_ok();
     assert!(c.state_entries().is_empty());
 }
 
@@ -173,14 +198,20 @@ fn invalid_signal() {
     c.create().assert_ok();
     let o = c.kill("SIGNOTASIGNAL");
     o.assert_fail();
-    assert!(o.stderr.contains("SIGNOTASIGNAL") || o.stderr.contains("signal"), "{o}");
+    assert!(
+        o.stderr.contains("SIGNOTASIGNAL") || o.stderr.contains("signal"),
+        "{o}"
+    );
     assert_eq!(c.state()["status"], "created");
 }
 
 #[test]
 fn invalid_mount_type_or_bad_namespace_type() {
     let mut c = Container::new("bad-ns");
-    c.config["linux"]["namespaces"].as_array_mut().unwrap().push(json!({"type": "bogusns"}));
+    c.config["linux"]["namespaces"]
+        .as_array_mut()
+        .unwrap()
+        .push(json!({"type": "bogusns"}));
     let o = c.run();
     assert_rejected(&c, &o);
     assert!(o.stderr.contains("bogusns"), "{o}");

@@ -6,7 +6,14 @@ use serde_json::{json, Value};
 use spec_tests::*;
 use std::time::Duration;
 
-const NAMES: &[&str] = &["prestart", "createRuntime", "createContainer", "startContainer", "poststart", "poststop"];
+const NAMES: &[&str] = &[
+    "prestart",
+    "createRuntime",
+    "createContainer",
+    "startContainer",
+    "poststart",
+    "poststop",
+];
 
 /// A hook that appends to `log` (a path valid where the hook runs).
 fn log_hook(name: &str, path: &str, log: &str) -> Value {
@@ -16,7 +23,9 @@ fn log_hook(name: &str, path: &str, log: &str) -> Value {
 fn hooked(name: &str) -> Container {
     let mut c = Container::new(name);
     let dir = c.host_dir();
-    c.add_mount(json!({"destination": "/hooklog", "type": "bind", "source": dir, "options": ["bind"]}));
+    c.add_mount(
+        json!({"destination": "/hooklog", "type": "bind", "source": dir, "options": ["bind"]}),
+    );
     let host_log = dir.join("log");
     let host_log = host_log.to_str().unwrap();
     let mut hooks = serde_json::Map::new();
@@ -42,7 +51,10 @@ fn entries(c: &Container) -> Vec<(String, Value)> {
         .filter(|l| !l.trim().is_empty())
         .map(|l| {
             let (n, rest) = l.split_once(' ').unwrap_or((l, ""));
-            (n.to_string(), serde_json::from_str(rest).unwrap_or(Value::Null))
+            (
+                n.to_string(),
+                serde_json::from_str(rest).unwrap_or(Value::Null),
+            )
         })
         .collect()
 }
@@ -55,10 +67,16 @@ fn all_hooks_run_in_order_with_state_on_stdin() {
     c.create().assert_ok();
     let after_create: Vec<String> = entries(&c).into_iter().map(|e| e.0).collect();
     for n in ["prestart", "createRuntime", "createContainer"] {
-        assert!(after_create.contains(&n.to_string()), "{n} not run at create: {after_create:?}");
+        assert!(
+            after_create.contains(&n.to_string()),
+            "{n} not run at create: {after_create:?}"
+        );
     }
     for n in ["startContainer", "poststart", "process", "poststop"] {
-        assert!(!after_create.contains(&n.to_string()), "{n} ran at create: {after_create:?}");
+        assert!(
+            !after_create.contains(&n.to_string()),
+            "{n} ran at create: {after_create:?}"
+        );
     }
     let pid = c.state()["pid"].as_i64().unwrap();
     c.start().assert_ok();
@@ -66,22 +84,39 @@ fn all_hooks_run_in_order_with_state_on_stdin() {
     c.delete(false).assert_ok();
     let e = entries(&c);
     let order: Vec<&str> = e.iter().map(|x| x.0.as_str()).collect();
-    let pos = |n: &str| order.iter().position(|x| *x == n).unwrap_or_else(|| panic!("{n} missing: {order:?}"));
+    let pos = |n: &str| {
+        order
+            .iter()
+            .position(|x| *x == n)
+            .unwrap_or_else(|| panic!("{n} missing: {order:?}"))
+    };
     assert!(pos("prestart") < pos("createContainer"), "{order:?}");
     assert!(pos("createRuntime") < pos("createContainer"), "{order:?}");
     assert!(pos("createContainer") < pos("startContainer"), "{order:?}");
     assert!(pos("startContainer") < pos("process"), "{order:?}");
-    assert!(pos("process") < pos("poststop") && pos("poststart") < pos("poststop"), "{order:?}");
+    assert!(
+        pos("process") < pos("poststop") && pos("poststart") < pos("poststop"),
+        "{order:?}"
+    );
     for (n, st) in &e {
         if n == "process" {
             continue;
         }
         assert_eq!(st["id"], c.id.as_str(), "{n}: {st}");
         assert!(st["ociVersion"].is_string(), "{n}: {st}");
-        let b = st["bundle"].as_str().unwrap_or_else(|| panic!("{n}: no bundle: {st}"));
-        assert_eq!(std::fs::canonicalize(b).unwrap(), std::fs::canonicalize(c.bundle()).unwrap());
+        let b = st["bundle"]
+            .as_str()
+            .unwrap_or_else(|| panic!("{n}: no bundle: {st}"));
+        assert_eq!(
+            std::fs::canonicalize(b).unwrap(),
+            std::fs::canonicalize(c.bundle()).unwrap()
+        );
         if n != "poststop" {
-            assert_eq!(st["pid"].as_i64(), Some(pid), "{n}: pid of the container init: {st}");
+            assert_eq!(
+                st["pid"].as_i64(),
+                Some(pid),
+                "{n}: pid of the container init: {st}"
+            );
         }
     }
     let status = |n: &str| e.iter().find(|x| x.0 == n).unwrap().1["status"].clone();
@@ -106,7 +141,11 @@ fn hook_args_and_env_are_passed() {
 }
 
 fn assert_no_leftovers(c: &Container) {
-    assert!(!c.has_state_dir(), "state dir left: {:?}", c.state_entries());
+    assert!(
+        !c.has_state_dir(),
+        "state dir left: {:?}",
+        c.state_entries()
+    );
     assert!(!c.runtime(&["state", &c.id]).success());
 }
 
@@ -118,7 +157,10 @@ fn failing_prestart_hook_fails_create() {
     o.assert_fail();
     std::thread::sleep(Duration::from_millis(200));
     let names: Vec<String> = entries(&c).into_iter().map(|e| e.0).collect();
-    assert!(!names.contains(&"process".to_string()), "process ran: {names:?}");
+    assert!(
+        !names.contains(&"process".to_string()),
+        "process ran: {names:?}"
+    );
     assert!(!names.contains(&"startContainer".to_string()), "{names:?}");
     assert_no_leftovers(&c);
 }
@@ -153,7 +195,10 @@ fn hook_timeout_kills_hook_and_fails_create() {
     }]});
     let o = c.create();
     o.assert_fail();
-    assert!(o.elapsed < Duration::from_secs(4), "timeout not enforced: {o}");
+    assert!(
+        o.elapsed < Duration::from_secs(4),
+        "timeout not enforced: {o}"
+    );
     assert_no_leftovers(&c);
     std::thread::sleep(Duration::from_secs(5));
     assert!(!marker.exists(), "the timed-out hook was not killed");
@@ -176,5 +221,8 @@ fn failing_poststop_hook_does_not_block_delete() {
     c.delete(false).assert_ok();
     assert!(!c.has_state_dir());
     let names: Vec<String> = entries(&c).into_iter().map(|e| e.0).collect();
-    assert!(names.contains(&"poststop".to_string()), "remaining poststop hooks must run: {names:?}");
+    assert!(
+        names.contains(&"poststop".to_string()),
+        "remaining poststop hooks must run: {names:?}"
+    );
 }

@@ -47,7 +47,10 @@ fn create_does_not_run_the_process_until_start() {
     assert_eq!(st["status"], "created", "{st}");
     assert_eq!(st["id"], c.id.as_str());
     let pid = st["pid"].as_i64().expect("pid in state");
-    assert!(pid > 0 && std::path::Path::new(&format!("/proc/{pid}")).exists(), "{st}");
+    assert!(
+        pid > 0 && std::path::Path::new(&format!("/proc/{pid}")).exists(),
+        "{st}"
+    );
     assert_eq!(
         std::fs::canonicalize(st["bundle"].as_str().unwrap()).unwrap(),
         std::fs::canonicalize(c.bundle()).unwrap()
@@ -56,14 +59,20 @@ fn create_does_not_run_the_process_until_start() {
     std::thread::sleep(Duration::from_millis(300));
     assert!(!marker.exists(), "the user process ran before start");
     c.start().assert_ok();
-    assert!(wait_file(&marker, 10), "the process did not run after start");
+    assert!(
+        wait_file(&marker, 10),
+        "the process did not run after start"
+    );
     assert_eq!(std::fs::read_to_string(&marker).unwrap(), "ran\n");
     // after the process exits the container is stopped, and still listed until deleted
     let st = c.wait_status("stopped", 10);
     assert_eq!(st["id"], c.id.as_str());
     assert!(c.has_state_dir());
     c.delete(false).assert_ok();
-    assert!(!c.runtime(&["state", &c.id]).success(), "state after delete must fail");
+    assert!(
+        !c.runtime(&["state", &c.id]).success(),
+        "state after delete must fail"
+    );
     assert!(!c.has_state_dir(), "state dir left after delete");
 }
 
@@ -77,8 +86,15 @@ fn start_runs_the_process_in_the_created_namespaces() {
     assert!(wait_file(&c.host_dir().join("up"), 10));
     let st = c.state();
     assert_eq!(st["status"], "running");
-    assert_eq!(st["pid"].as_i64().unwrap(), pid, "start must not change the init pid");
-    assert_eq!(std::fs::read_link(format!("/proc/{pid}/ns/mnt")).unwrap(), ns_before);
+    assert_eq!(
+        st["pid"].as_i64().unwrap(),
+        pid,
+        "start must not change the init pid"
+    );
+    assert_eq!(
+        std::fs::read_link(format!("/proc/{pid}/ns/mnt")).unwrap(),
+        ns_before
+    );
     c.delete(true).assert_ok();
 }
 
@@ -99,7 +115,10 @@ fn kill_by_name_delivers_the_signal() {
     c.start().assert_ok();
     assert!(wait_file(&c.host_dir().join("up"), 10));
     c.kill("TERM").assert_ok();
-    assert!(wait_file(&c.host_dir().join("signal"), 10), "SIGTERM not delivered");
+    assert!(
+        wait_file(&c.host_dir().join("signal"), 10),
+        "SIGTERM not delivered"
+    );
     c.wait_status("stopped", 10);
     // SIG-prefixed names work too (runc accepts both)
     let c2 = trap_container("lc-kill-signame");
@@ -126,7 +145,10 @@ fn kill_by_number() {
     let pid = c.state()["pid"].as_i64().unwrap();
     c.kill("9").assert_ok();
     c.wait_status("stopped", 10);
-    assert!(!c.host_dir().join("signal").exists(), "SIGKILL cannot be trapped");
+    assert!(
+        !c.host_dir().join("signal").exists(),
+        "SIGKILL cannot be trapped"
+    );
     let t = std::time::Instant::now();
     while std::path::Path::new(&format!("/proc/{pid}")).exists() && t.elapsed().as_secs() < 5 {
         std::thread::sleep(Duration::from_millis(20));
@@ -161,7 +183,10 @@ fn delete_force_on_running_container() {
         if stat.contains(") Z ") {
             break; // a zombie of a process we do not reap is gone for our purposes
         }
-        assert!(t.elapsed().as_secs() < 10, "container process {pid} survived delete --force");
+        assert!(
+            t.elapsed().as_secs() < 10,
+            "container process {pid} survived delete --force"
+        );
         std::thread::sleep(Duration::from_millis(20));
     }
     // idempotent: a second delete --force of a gone container succeeds
@@ -174,7 +199,10 @@ fn delete_created_container_kills_it() {
     c.create().assert_ok();
     c.delete(true).assert_ok();
     std::thread::sleep(Duration::from_millis(200));
-    assert!(!c.host_dir().join("marker").exists(), "deleting must not start the process");
+    assert!(
+        !c.host_dir().join("marker").exists(),
+        "deleting must not start the process"
+    );
     assert!(!c.has_state_dir());
 }
 
@@ -184,7 +212,8 @@ fn list_shows_containers() {
     c.create().assert_ok();
     let o = c.runtime(&["list", "--format", "json"]);
     o.assert_ok();
-    let v: serde_json::Value = serde_json::from_str(&o.stdout).unwrap_or_else(|e| panic!("{e}: {o}"));
+    let v: serde_json::Value =
+        serde_json::from_str(&o.stdout).unwrap_or_else(|e| panic!("{e}: {o}"));
     let entry = v
         .as_array()
         .unwrap()
@@ -195,7 +224,10 @@ fn list_shows_containers() {
     assert!(entry["pid"].as_i64().unwrap() > 0);
     let o = c.runtime(&["list"]);
     o.assert_ok();
-    assert!(o.stdout.contains(&c.id) && o.stdout.contains("created"), "{o}");
+    assert!(
+        o.stdout.contains(&c.id) && o.stdout.contains("created"),
+        "{o}"
+    );
     let q = c.runtime(&["list", "-q"]);
     assert_eq!(q.stdout.trim(), c.id, "{q}");
 }
@@ -208,7 +240,10 @@ fn duplicate_id_is_rejected() {
     let o = c.create();
     o.assert_fail();
     let st = c.state();
-    assert_eq!(st["status"], "created", "the first container must be untouched");
+    assert_eq!(
+        st["status"], "created",
+        "the first container must be untouched"
+    );
     assert_eq!(st["pid"], pid);
 }
 

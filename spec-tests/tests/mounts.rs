@@ -22,7 +22,16 @@ fn bind_mount_ro_nosuid_nodev_noexec() {
         "destination": "/mnt/b", "type": "bind", "source": src,
         "options": ["rbind", "ro", "nosuid", "nodev", "noexec"]
     }));
-    let r = c.check(&["read", "/mnt/b/data", "write", "/mnt/b/data", "create", "/mnt/b/new", "exec", "/mnt/b/run.sh"]);
+    let r = c.check(&[
+        "read",
+        "/mnt/b/data",
+        "write",
+        "/mnt/b/data",
+        "create",
+        "/mnt/b/new",
+        "exec",
+        "/mnt/b/run.sh",
+    ]);
     let m = find_mount(&r, "/mnt/b").expect("bind mount present");
     for o in ["ro", "nosuid", "nodev", "noexec"] {
         assert!(mount_has(m, o), "{o} missing: {m}");
@@ -30,7 +39,12 @@ fn bind_mount_ro_nosuid_nodev_noexec() {
     assert_eq!(probe(&r, 0)["content"], "from-host");
     assert_eq!(probe_errno(&r, 1), libc::EROFS as i64, "{}", brief(&r));
     assert_eq!(probe_errno(&r, 2), libc::EROFS as i64, "{}", brief(&r));
-    assert_eq!(probe_errno(&r, 3), libc::EACCES as i64, "noexec: {}", brief(&r));
+    assert_eq!(
+        probe_errno(&r, 3),
+        libc::EACCES as i64,
+        "noexec: {}",
+        brief(&r)
+    );
     assert_eq!(fs::read_to_string(src.join("data")).unwrap(), "from-host");
     assert!(!src.join("new").exists());
 }
@@ -39,10 +53,17 @@ fn bind_mount_ro_nosuid_nodev_noexec() {
 fn bind_mount_rw_writes_reach_host() {
     let mut c = Container::new("bind-rw");
     let src = host_src(&c);
-    c.add_mount(json!({"destination": "/mnt/rw", "type": "none", "source": src, "options": ["bind"]}));
+    c.add_mount(
+        json!({"destination": "/mnt/rw", "type": "none", "source": src, "options": ["bind"]}),
+    );
     let r = c.check(&["create", "/mnt/rw/new", "exec", "/mnt/rw/run.sh"]);
     assert_eq!(probe_errno(&r, 0), 0, "{}", brief(&r));
-    assert_eq!(probe(&r, 1)["code"], 0, "exec allowed on a plain bind: {}", brief(&r));
+    assert_eq!(
+        probe(&r, 1)["code"],
+        0,
+        "exec allowed on a plain bind: {}",
+        brief(&r)
+    );
     assert_eq!(fs::read_to_string(src.join("new")).unwrap(), "berth");
     let m = find_mount(&r, "/mnt/rw").unwrap();
     assert!(mount_has(m, "rw"), "{m}");
@@ -72,7 +93,15 @@ fn tmpfs_with_options() {
     let r = c.check(&["stat", "/scratch", "create", "/scratch/f"]);
     let m = find_mount(&r, "/scratch").expect("tmpfs mounted");
     assert_eq!(m["fstype"], "tmpfs");
-    for o in ["nosuid", "nodev", "noexec", "size=1024k", "mode=700", "uid=1000", "gid=1000"] {
+    for o in [
+        "nosuid",
+        "nodev",
+        "noexec",
+        "size=1024k",
+        "mode=700",
+        "uid=1000",
+        "gid=1000",
+    ] {
         assert!(mount_has(m, o), "{o} missing: {m}");
     }
     let st = probe(&r, 0);
@@ -86,7 +115,9 @@ fn tmpfs_with_options() {
 #[test]
 fn tmpfs_ro_option() {
     let mut c = Container::new("tmpfs-ro");
-    c.add_mount(json!({"destination": "/rotmp", "type": "tmpfs", "source": "tmpfs", "options": ["ro"]}));
+    c.add_mount(
+        json!({"destination": "/rotmp", "type": "tmpfs", "source": "tmpfs", "options": ["ro"]}),
+    );
     let r = c.check(&["create", "/rotmp/f"]);
     assert_eq!(probe_errno(&r, 0), libc::EROFS as i64, "{}", brief(&r));
 }
@@ -112,7 +143,10 @@ fn default_special_filesystems() {
     let sys = find_mount(&r, "/sys").unwrap();
     assert!(mount_has(sys, "ro"), "{sys}");
     let pts = find_mount(&r, "/dev/pts").unwrap();
-    assert!(mount_has(pts, "ptmxmode=666"), "newinstance devpts with ptmxmode: {pts}");
+    assert!(
+        mount_has(pts, "ptmxmode=666"),
+        "newinstance devpts with ptmxmode: {pts}"
+    );
     let shm = find_mount(&r, "/dev/shm").unwrap();
     for o in ["nosuid", "noexec", "nodev", "size=65536k"] {
         assert!(mount_has(shm, o), "{o}: {shm}");
@@ -139,8 +173,14 @@ fn destinations_are_created_inside_rootfs() {
     c.add_mount(json!({"destination": "/deep/new/dir", "type": "tmpfs", "source": "tmpfs"}));
     let r = c.check(&[]);
     assert!(find_mount(&r, "/deep/new/dir").is_some());
-    assert!(c.rootfs().join("deep/new/dir").is_dir(), "created in the bundle's rootfs");
-    assert!(!std::path::Path::new("/deep/new/dir").exists(), "created on the host!");
+    assert!(
+        c.rootfs().join("deep/new/dir").is_dir(),
+        "created in the bundle's rootfs"
+    );
+    assert!(
+        !std::path::Path::new("/deep/new/dir").exists(),
+        "created on the host!"
+    );
 }
 
 #[test]
@@ -148,7 +188,9 @@ fn mounts_are_applied_in_order() {
     let mut c = Container::new("mount-order");
     let src = host_src(&c);
     c.add_mount(json!({"destination": "/stack", "type": "tmpfs", "source": "tmpfs"}));
-    c.add_mount(json!({"destination": "/stack/inner", "type": "bind", "source": src, "options": ["bind"]}));
+    c.add_mount(
+        json!({"destination": "/stack/inner", "type": "bind", "source": src, "options": ["bind"]}),
+    );
     let r = c.check(&["read", "/stack/inner/data"]);
     assert_eq!(probe(&r, 0)["content"], "from-host", "{}", brief(&r));
     let pos = |d: &str| {
@@ -170,7 +212,10 @@ fn relative_destination_and_missing_source() {
     let o = c.run();
     o.assert_fail();
     assert!(o.stdout.is_empty(), "{o}");
-    assert!(o.stderr.contains("/nonexistent/berth-src") || o.stderr.contains("/x"), "{o}");
+    assert!(
+        o.stderr.contains("/nonexistent/berth-src") || o.stderr.contains("/x"),
+        "{o}"
+    );
 }
 
 fn root_optional(r: &serde_json::Value) -> Vec<String> {
@@ -217,7 +262,11 @@ fn mount_propagation_option_shared() {
     let r = c.check(&[]);
     let sh = find_mount(&r, "/pshared").unwrap();
     assert!(
-        sh["optional"].as_array().unwrap().iter().any(|o| o.as_str().unwrap().starts_with("shared:")),
+        sh["optional"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|o| o.as_str().unwrap().starts_with("shared:")),
         "{sh}"
     );
     let pr = find_mount(&r, "/pprivate").unwrap();
@@ -226,13 +275,22 @@ fn mount_propagation_option_shared() {
 
 #[test]
 fn host_mount_table_untouched() {
-    let before = fs::read_to_string("/proc/self/mountinfo").unwrap().lines().count();
+    let before = fs::read_to_string("/proc/self/mountinfo")
+        .unwrap()
+        .lines()
+        .count();
     let mut c = Container::new("host-mounts");
     let src = host_src(&c);
-    c.add_mount(json!({"destination": "/mnt/b", "type": "bind", "source": src, "options": ["rbind"]}));
+    c.add_mount(
+        json!({"destination": "/mnt/b", "type": "bind", "source": src, "options": ["rbind"]}),
+    );
     c.add_mount(json!({"destination": "/t", "type": "tmpfs", "source": "tmpfs"}));
     c.check(&[]);
     let after = fs::read_to_string("/proc/self/mountinfo").unwrap();
-    assert_eq!(after.lines().count(), before, "mounts leaked into the host namespace:\n{after}");
+    assert_eq!(
+        after.lines().count(),
+        before,
+        "mounts leaked into the host namespace:\n{after}"
+    );
     assert!(!after.contains(c.base().to_str().unwrap()));
 }

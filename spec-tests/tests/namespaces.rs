@@ -10,13 +10,22 @@ fn each_new_namespace_differs_from_host() {
     c.set_namespace("cgroup", None);
     let r = c.check(&[]);
     for ns in ["pid", "net", "ipc", "uts", "mnt", "cgroup"] {
-        assert_ne!(r["namespaces"][ns], host_ns(ns), "{ns} namespace not new: {}", r["namespaces"]);
+        assert_ne!(
+            r["namespaces"][ns],
+            host_ns(ns),
+            "{ns} namespace not new: {}",
+            r["namespaces"]
+        );
     }
     // user was not asked for: shared with the host
     assert_eq!(r["namespaces"]["user"], host_ns("user"));
     // cgroup ns: the container sees itself at its cgroup root
     for line in r["cgroup"].as_str().unwrap().lines() {
-        assert!(line.ends_with(":/"), "cgroup ns root should be /: {}", r["cgroup"]);
+        assert!(
+            line.ends_with(":/"),
+            "cgroup ns root should be /: {}",
+            r["cgroup"]
+        );
     }
 }
 
@@ -36,8 +45,15 @@ fn join_netns_of_unshare_process_by_path() {
     // wait until the helper has its own netns
     let path = format!("/proc/{}/ns/net", h.pid());
     let t = std::time::Instant::now();
-    while std::fs::metadata(&path).map(|m| std::os::unix::fs::MetadataExt::ino(&m)).ok() == Some(host_ns("net")) {
-        assert!(t.elapsed().as_secs() < 10, "unshare --net did not take effect");
+    while std::fs::metadata(&path)
+        .map(|m| std::os::unix::fs::MetadataExt::ino(&m))
+        .ok()
+        == Some(host_ns("net"))
+    {
+        assert!(
+            t.elapsed().as_secs() < 10,
+            "unshare --net did not take effect"
+        );
         std::thread::sleep(std::time::Duration::from_millis(10));
     }
     let want = dev_ino(std::path::Path::new(&path)).1;
@@ -51,7 +67,9 @@ fn join_netns_of_unshare_process_by_path() {
 struct NetNs(String);
 impl Drop for NetNs {
     fn drop(&mut self) {
-        let _ = Command::new("ip").args(["netns", "delete", &self.0]).status();
+        let _ = Command::new("ip")
+            .args(["netns", "delete", &self.0])
+            .status();
     }
 }
 
@@ -99,7 +117,13 @@ fn user_namespace_with_mappings() {
     let r = c.check(&["read", "/proc/self/uid_map", "read", "/proc/self/gid_map"]);
     assert_eq!(r["uid"], 0);
     assert_ne!(r["namespaces"]["user"], host_ns("user"));
-    let norm = |s: &serde_json::Value| s.as_str().unwrap().split_whitespace().collect::<Vec<_>>().join(" ");
+    let norm = |s: &serde_json::Value| {
+        s.as_str()
+            .unwrap()
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
     assert_eq!(norm(&probe(&r, 0)["content"]), "0 100000 65536");
     assert_eq!(norm(&probe(&r, 1)["content"]), "0 100000 65536");
 }
@@ -109,6 +133,10 @@ fn pid_namespace_hides_host_processes() {
     let mut c = Container::new("ns-pid");
     let r = c.check(&["exists", "/proc/2", "exists", "/proc/1"]);
     assert_eq!(r["pid"], 1);
-    assert_eq!(probe(&r, 0)["exists"], false, "only the container's process is visible");
+    assert_eq!(
+        probe(&r, 0)["exists"],
+        false,
+        "only the container's process is visible"
+    );
     assert_eq!(probe(&r, 1)["exists"], true);
 }

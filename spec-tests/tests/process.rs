@@ -157,7 +157,10 @@ fn unknown_rlimit_is_rejected() {
     let o = c.run();
     o.assert_fail();
     assert!(o.stdout.is_empty(), "{o}");
-    assert!(o.stderr.contains("RLIMIT_BOGUS"), "stderr should name it: {o}");
+    assert!(
+        o.stderr.contains("RLIMIT_BOGUS"),
+        "stderr should name it: {o}"
+    );
 }
 
 /// The five sets as config.json asks for them; what the process sees after execve is then
@@ -181,11 +184,21 @@ fn capabilities_all_five_sets_root() {
     c.config["process"]["noNewPrivileges"] = json!(false);
     let r = c.check(&[]);
     let caps = &r["caps"];
-    let bnd = caps_mask(&["CAP_CHOWN", "CAP_KILL", "CAP_NET_RAW", "CAP_SETPCAP", "CAP_NET_BIND_SERVICE"]);
+    let bnd = caps_mask(&[
+        "CAP_CHOWN",
+        "CAP_KILL",
+        "CAP_NET_RAW",
+        "CAP_SETPCAP",
+        "CAP_NET_BIND_SERVICE",
+    ]);
     let inh = caps_mask(&["CAP_KILL", "CAP_NET_BIND_SERVICE"]);
     assert_eq!(cap_mask(&caps["bounding"]), bnd, "{caps}");
     assert_eq!(cap_mask(&caps["inheritable"]), inh, "{caps}");
-    assert_eq!(cap_mask(&caps["ambient"]), caps_mask(&["CAP_NET_BIND_SERVICE"]), "{caps}");
+    assert_eq!(
+        cap_mask(&caps["ambient"]),
+        caps_mask(&["CAP_NET_BIND_SERVICE"]),
+        "{caps}"
+    );
     assert_eq!(cap_mask(&caps["permitted"]), bnd | inh, "{caps}");
     assert_eq!(cap_mask(&caps["effective"]), bnd | inh, "{caps}");
 }
@@ -201,7 +214,13 @@ fn capabilities_all_five_sets_non_root() {
     let amb = caps_mask(&["CAP_NET_BIND_SERVICE"]);
     assert_eq!(
         cap_mask(&caps["bounding"]),
-        caps_mask(&["CAP_CHOWN", "CAP_KILL", "CAP_NET_RAW", "CAP_SETPCAP", "CAP_NET_BIND_SERVICE"]),
+        caps_mask(&[
+            "CAP_CHOWN",
+            "CAP_KILL",
+            "CAP_NET_RAW",
+            "CAP_SETPCAP",
+            "CAP_NET_BIND_SERVICE"
+        ]),
         "{caps}"
     );
     assert_eq!(
@@ -238,8 +257,14 @@ fn unknown_capability_is_warned_about_and_ignored() {
     c.config["process"]["capabilities"]["bounding"] = json!(["CAP_NOT_A_CAP", "CAP_KILL"]);
     let o = c.run();
     o.assert_ok();
-    assert!(o.stderr.contains("CAP_NOT_A_CAP"), "a warning should name it: {o}");
-    assert_eq!(cap_mask(&o.json()["caps"]["bounding"]), caps_mask(&["CAP_KILL"]));
+    assert!(
+        o.stderr.contains("CAP_NOT_A_CAP"),
+        "a warning should name it: {o}"
+    );
+    assert_eq!(
+        cap_mask(&o.json()["caps"]["bounding"]),
+        caps_mask(&["CAP_KILL"])
+    );
 }
 
 #[test]
@@ -283,7 +308,10 @@ fn non_executable_args0_fails() {
     c.args(&["/bin/does-not-exist"]);
     let o = c.run();
     o.assert_fail();
-    assert!(o.stderr.contains("does-not-exist"), "stderr should name the path: {o}");
+    assert!(
+        o.stderr.contains("does-not-exist"),
+        "stderr should name the path: {o}"
+    );
 }
 
 #[test]

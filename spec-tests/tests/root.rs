@@ -8,7 +8,14 @@ fn root_readonly_gives_erofs() {
     let mut c = Container::new("root-ro");
     c.config["root"]["readonly"] = json!(true);
     std::fs::write(c.rootfs().join("etc/existing"), "x").unwrap();
-    let r = c.check(&["create", "/newfile", "write", "/etc/existing", "create", "/tmp/t"]);
+    let r = c.check(&[
+        "create",
+        "/newfile",
+        "write",
+        "/etc/existing",
+        "create",
+        "/tmp/t",
+    ]);
     let root = find_mount(&r, "/").expect("/ mount");
     assert!(mount_has(root, "ro"), "{root}");
     assert_eq!(probe_errno(&r, 0), libc::EROFS as i64, "{}", brief(&r));
@@ -50,10 +57,22 @@ fn root_is_the_bundle_rootfs() {
 fn host_root_is_not_reachable() {
     // pivot_root (or equivalent) must leave no path to the host's /
     let mut c = Container::new("root-pivot");
-    let r = c.check(&["exists", "/work/main/Cargo.toml", "read", "/proc/1/root/etc/hostname"]);
+    let r = c.check(&[
+        "exists",
+        "/work/main/Cargo.toml",
+        "read",
+        "/proc/1/root/etc/hostname",
+    ]);
     assert_eq!(probe(&r, 0)["exists"], false);
     // /proc/1 is the container's own init, whose root is the container root
     let p = probe(&r, 1);
-    assert!(p["ok"] == false || p["content"] != std::fs::read_to_string("/etc/hostname").unwrap(), "{p}");
-    assert!(!r["mounts"].as_array().unwrap().iter().any(|m| m["mount_point"] == "/work"));
+    assert!(
+        p["ok"] == false || p["content"] != std::fs::read_to_string("/etc/hostname").unwrap(),
+        "{p}"
+    );
+    assert!(!r["mounts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|m| m["mount_point"] == "/work"));
 }

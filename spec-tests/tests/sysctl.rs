@@ -20,7 +20,11 @@ fn ip_forward_in_new_netns() {
         assert_eq!(probe(&r, 0)["value"], want, "{}", brief(&r));
         assert_ne!(r["namespaces"]["net"], host_ns("net"));
     }
-    assert_eq!(host_sysctl("net.ipv4.ip_forward"), host_before, "host value changed");
+    assert_eq!(
+        host_sysctl("net.ipv4.ip_forward"),
+        host_before,
+        "host value changed"
+    );
 }
 
 #[test]

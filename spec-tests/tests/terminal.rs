@@ -10,7 +10,9 @@ use std::time::Duration;
 
 /// Accept one connection and receive one fd via SCM_RIGHTS.
 fn receive_fd(listener: &UnixListener) -> OwnedFd {
-    let (stream, _) = listener.accept().expect("runtime never connected to the console socket");
+    let (stream, _) = listener
+        .accept()
+        .expect("runtime never connected to the console socket");
     let mut data = [0u8; 4096];
     let mut iov = libc::iovec {
         iov_base: data.as_mut_ptr().cast(),
@@ -44,20 +46,34 @@ fn terminal_true_gives_the_process_a_tty() {
     let sock = c.host_dir().join("console.sock");
     let listener = UnixListener::bind(&sock).unwrap();
     let receiver = std::thread::spawn(move || receive_fd(&listener));
-    c.create_with(&["--console-socket", sock.to_str().unwrap()], Spawn::default())
-        .assert_ok();
+    c.create_with(
+        &["--console-socket", sock.to_str().unwrap()],
+        Spawn::default(),
+    )
+    .assert_ok();
     let master = receiver.join().expect("receiver thread");
     // the received fd is a pty master
     let target = std::fs::read_link(format!("/proc/self/fd/{}", master.as_raw_fd())).unwrap();
     // (/dev/ptmx, or the container's devpts instance's /dev/pts/ptmx)
-    assert!(target.to_str().unwrap().ends_with("ptmx"), "not a pty master: {target:?}");
+    assert!(
+        target.to_str().unwrap().ends_with("ptmx"),
+        "not a pty master: {target:?}"
+    );
     c.start().assert_ok();
     let out = read_to_end_fd(&master, Duration::from_secs(15));
     let text = String::from_utf8_lossy(&out);
     let r = parse_last_json(&text).unwrap_or_else(|| panic!("no report on the tty: {text:?}"));
-    assert_eq!(r["tty"], json!({"stdin": true, "stdout": true, "stderr": true}), "{}", brief(&r));
+    assert_eq!(
+        r["tty"],
+        json!({"stdin": true, "stdout": true, "stderr": true}),
+        "{}",
+        brief(&r)
+    );
     for fd in &r["fds"].as_array().unwrap()[..3] {
-        assert!(fd["target"].as_str().unwrap().starts_with("/dev/pts/"), "{fd}");
+        assert!(
+            fd["target"].as_str().unwrap().starts_with("/dev/pts/"),
+            "{fd}"
+        );
     }
     // /dev/console is the container's pty (a devpts char device, major 136)
     let con = probe(&r, 0);
@@ -75,7 +91,10 @@ fn terminal_true_gives_the_process_a_tty() {
 fn terminal_false_has_no_tty() {
     let mut c = Container::new("notty");
     let r = c.check(&[]);
-    assert_eq!(r["tty"], json!({"stdin": false, "stdout": false, "stderr": false}));
+    assert_eq!(
+        r["tty"],
+        json!({"stdin": false, "stdout": false, "stderr": false})
+    );
 }
 
 #[test]

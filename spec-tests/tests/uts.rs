@@ -9,7 +9,10 @@ fn hostname_is_set() {
     c.config["hostname"] = json!("spec-host");
     let r = c.check(&["read", "/proc/sys/kernel/hostname"]);
     assert_eq!(r["hostname"], "spec-host");
-    assert_eq!(probe(&r, 0)["content"].as_str().unwrap().trim(), "spec-host");
+    assert_eq!(
+        probe(&r, 0)["content"].as_str().unwrap().trim(),
+        "spec-host"
+    );
     assert_ne!(r["namespaces"]["uts"], host_ns("uts"));
 }
 
@@ -29,7 +32,10 @@ fn host_hostname_unchanged() {
     let mut c = Container::new("hostname-host");
     c.config["hostname"] = json!("not-the-host");
     assert_eq!(c.check(&[])["hostname"], "not-the-host");
-    assert_eq!(std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap(), before);
+    assert_eq!(
+        std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap(),
+        before
+    );
 }
 
 #[test]

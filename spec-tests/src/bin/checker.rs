@@ -159,7 +159,8 @@ fn unescape(s: &str) -> String {
     let mut i = 0;
     while i < b.len() {
         if b[i] == b'\\' && i + 4 <= b.len() {
-            if let Ok(v) = u8::from_str_radix(std::str::from_utf8(&b[i + 1..i + 4]).unwrap_or("x"), 8)
+            if let Ok(v) =
+                u8::from_str_radix(std::str::from_utf8(&b[i + 1..i + 4]).unwrap_or("x"), 8)
             {
                 out.push(v);
                 i += 4;
@@ -387,7 +388,9 @@ fn exewatch(dev: u64, ino: u64, secs: f64, outfile: &str) {
             if wfd >= 0 {
                 // SAFETY: wfd was just opened.
                 unsafe { libc::close(wfd) };
-                writable.push(json!({"pid": pid, "target": target, "host_runtime": *d == dev && *i == ino}));
+                writable.push(
+                    json!({"pid": pid, "target": target, "host_runtime": *d == dev && *i == ino}),
+                );
             } else {
                 last_err.insert(*pid, errno());
             }
@@ -428,12 +431,7 @@ fn main() {
     let cwd_stat = stat_json(".");
     let status = status_fields();
     let env: Map<String, Value> = std::env::vars_os()
-        .map(|(k, v)| {
-            (
-                k.to_string_lossy().into_owned(),
-                json!(v.to_string_lossy()),
-            )
-        })
+        .map(|(k, v)| (k.to_string_lossy().into_owned(), json!(v.to_string_lossy())))
         .collect();
 
     let mut exit_code = 0;
@@ -444,7 +442,10 @@ fn main() {
         if kind == "exit" {
             exit_code = args.get(i + 1).and_then(|s| s.parse().ok()).unwrap_or(0);
         } else {
-            probes.push(probe(kind, args.get(i + 1).map(String::as_str).unwrap_or("")));
+            probes.push(probe(
+                kind,
+                args.get(i + 1).map(String::as_str).unwrap_or(""),
+            ));
         }
         i += 2;
     }
