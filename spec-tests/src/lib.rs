@@ -11,6 +11,11 @@
 //!   `cargo build --release -p spec-tests --bin checker --target x86_64-unknown-linux-gnu`
 //!   and `RUSTFLAGS=-C target-feature=+crt-static`.
 //!
+//! * `BERTH_KEEP=1`: keep each test's temp dir (bundle, state root, logs) for inspection.
+//!
+//! Run: `CARGO_TARGET_DIR=/work/main/target BERTH_RUNTIME=runc cargo test -p spec-tests`
+//! (as root). Tests documented "Known to fail with runc 1.1" assert what the spec demands.
+//!
 //! A [`Container`] deletes itself (`delete --force`) and removes its temp dirs on drop, even
 //! when the test panics.
 
