@@ -180,6 +180,13 @@ impl ContainerDir {
         write_atomic(&self.path.join(STATE_FILE), &data)
     }
 
+    /// In a forked child: let go of the lock without touching the parent's.
+    pub fn forget_lock_in_child(&self) {
+        // SAFETY: closes our copy of the fd; the File is never dropped in the
+        // child, which execs or exits.
+        unsafe { libc::close(self._lock.as_raw_fd()) };
+    }
+
     pub fn fifo(&self) -> PathBuf {
         self.path.join(EXEC_FIFO)
     }

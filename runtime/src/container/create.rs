@@ -135,6 +135,8 @@ fn spawn(
     let pid = syscall::clone_fork(flags).ctx(|| "clone the container init".into())?;
     if pid == 0 {
         drop(parent);
+        // The init must not hold the state lock while it waits for start.
+        dir.forget_lock_in_child();
         let console = opts.console.as_ref().and_then(|c| c.try_clone().ok());
         init::run(InitArgs {
             id: &opts.id,
