@@ -10,7 +10,7 @@ use libcgroups::common::{
     FreezerState,
 };
 use nix::unistd::Pid;
-use oci_spec::runtime::{LinuxDeviceCgroupBuilder, LinuxResources, Spec};
+use oci_spec::runtime::{LinuxDeviceCgroupBuilder, LinuxDeviceType, LinuxResources, Spec};
 
 use crate::state::State;
 use crate::{Error, Result};
@@ -45,7 +45,6 @@ pub fn setup(path: &Path, spec: &Spec, pid: i32) -> Result<()> {
     m.add_task(Pid::from_raw(pid))
         .map_err(|e| Error::Cgroup(format!("add pid {pid} to {}: {e}", path.display())))?;
     let resources = resources_with_devices(spec)?;
-    let linux = spec.linux().as_ref();
     let opt = ControllerOpt {
         resources: &resources,
         disable_oom_killer: resources
@@ -56,7 +55,6 @@ pub fn setup(path: &Path, spec: &Spec, pid: i32) -> Result<()> {
         oom_score_adj: spec.process().as_ref().and_then(|p| p.oom_score_adj()),
         freezer_state: None,
     };
-    let _ = linux;
     m.apply(&opt)
         .map_err(|e| Error::field("linux.resources", e.to_string()))
 }
@@ -72,6 +70,13 @@ fn resources_with_devices(spec: &Spec) -> Result<LinuxResources> {
         .and_then(|l| l.devices().as_ref())
         .into_iter()
         .flatten()
+        // Only character and block devices have device cgroup rules.
+        .filter(|d| {
+            matches!(
+                d.typ(),
+                LinuxDeviceType::C | LinuxDeviceType::U | LinuxDeviceType::B
+            )
+        })
         .filter_map(|d| {
             LinuxDeviceCgroupBuilder::default()
                 .allow(true)

@@ -37,19 +37,37 @@ pub struct InitArgs<'a> {
 
 /// Never returns: execs the user's program or exits after reporting why not.
 pub fn run(args: InitArgs) -> ! {
-    let err = match setup(&args) {
-        Ok(program) => program.exec(),
+    let (program, state) = match setup(&args) {
+        Ok(x) => x,
+        Err(e) => {
+            // The parent is listening until Ready; if it is gone, it has
+            // already reported its own error.
+            let _ = args.chan.send(&Msg::Error(e.to_string()));
+            exit()
+        }
+    };
+    // After Ready only stderr is left to report on.
+    let err = match wait_for_start(&args.fifo).and_then(|()| {
+        hooks::run_all(
+            Kind::StartContainer,
+            &Kind::StartContainer.of(args.bundle.spec.hooks()),
+            &state,
+        )
+    }) {
+        Ok(()) => program.exec(),
         Err(e) => e,
     };
-    // Before Ready the parent is listening; after it, only stderr is left.
-    if args.chan.send(&Msg::Error(err.to_string())).is_err() {
-        eprintln!("runtime: container init: {err}");
-    }
+    eprintln!("runtime: container init: {err}");
+    exit()
+}
+
+fn exit() -> ! {
     // SAFETY: _exit skips atexit handlers that belong to the parent.
     unsafe { libc::_exit(127) }
 }
 
-fn setup(a: &InitArgs) -> Result<Program> {
+/// Everything up to Ready; returns the program and the hooks' state JSON.
+fn setup(a: &InitArgs) -> Result<(Program, Vec<u8>)> {
     let spec = &a.bundle.spec;
     let process = spec
         .process()
@@ -104,13 +122,7 @@ fn setup(a: &InitArgs) -> Result<Program> {
     )?;
     crate::syscall::cloexec_from(3 + a.preserve_fds).ctx(|| "close_range".into())?;
     a.chan.send(&Msg::Ready)?;
-    wait_for_start(&a.fifo)?;
-    hooks::run_all(
-        Kind::StartContainer,
-        &Kind::StartContainer.of(spec.hooks()),
-        &state,
-    )?;
-    Ok(program)
+    Ok((program, state))
 }
 
 fn set_names(a: &InitArgs) -> Result<()> {

@@ -106,7 +106,8 @@ fn mount_one(ctx: &Ctx, m: &Mount) -> Result<()> {
                 MsFlags::MS_BIND | MsFlags::MS_REC,
                 None,
             )?;
-            remount_bind(&fd_path(&ctx.root.resolve(dest)?), fl)?;
+            let mounted = ctx.root.resolve(dest)?;
+            remount_bind(&fd_path(&mounted), fl)?;
         }
         // mqueue needs its own ipc namespace; fall back the same way.
         Err(Error::Sys {
@@ -120,7 +121,8 @@ fn mount_one(ctx: &Ctx, m: &Mount) -> Result<()> {
                 MsFlags::MS_BIND,
                 None,
             )?;
-            remount_bind(&fd_path(&ctx.root.resolve(dest)?), fl)?;
+            let mounted = ctx.root.resolve(dest)?;
+            remount_bind(&fd_path(&mounted), fl)?;
         }
         other => other?,
     }
@@ -148,9 +150,10 @@ fn bind(ctx: &Ctx, m: &Mount, parsed: &flags::Parsed) -> Result<()> {
     };
     let base = MsFlags::MS_BIND | (parsed.flags & MsFlags::MS_REC);
     mount(Some(&src), &fd_path(&target), None, base, None)?;
-    let mounted = fd_path(&ctx.root.resolve(m.destination())?);
-    remount_bind(&mounted, parsed.flags)?;
-    apply_propagation(&mounted, parsed.propagation)
+    // Keep the handle open while its /proc/self/fd path is in use.
+    let mounted = ctx.root.resolve(m.destination())?;
+    remount_bind(&fd_path(&mounted), parsed.flags)?;
+    apply_propagation(&fd_path(&mounted), parsed.propagation)
 }
 
 /// Bind mounts ignore flags on the first call: a remount applies them.
