@@ -96,6 +96,13 @@ fn resources_with_devices(spec: &Spec) -> Result<LinuxResources> {
     Ok(res)
 }
 
+/// Moves a process (an exec) into the container's cgroup.
+pub fn add(path: &Path, pid: i32) -> Result<()> {
+    manager(path)?
+        .add_task(Pid::from_raw(pid))
+        .map_err(|e| Error::Cgroup(format!("add pid {pid} to {}: {e}", path.display())))
+}
+
 /// Removes the container's cgroup (killing what is left in it).
 pub fn remove(path: &Path) -> Result<()> {
     manager(path)?

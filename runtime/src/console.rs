@@ -50,7 +50,7 @@ pub fn recv_fd(sock: RawFd) -> Result<OwnedFd> {
 
 /// In the init, after pivot_root: creates the pty, sends its master to the
 /// socket, makes the slave /dev/console and the controlling terminal on 0-2.
-pub fn setup(socket: OwnedFd, size: Option<(u16, u16)>) -> Result<()> {
+pub fn setup(socket: OwnedFd, size: Option<(u16, u16)>, is_console: bool) -> Result<()> {
     let master = open(
         "/dev/ptmx",
         OFlag::O_RDWR | OFlag::O_NOCTTY | OFlag::O_CLOEXEC,
@@ -96,7 +96,9 @@ pub fn setup(socket: OwnedFd, size: Option<(u16, u16)>) -> Result<()> {
     )?;
     drop(master);
     drop(socket);
-    bind_console(&name)?;
+    if is_console {
+        bind_console(&name)?;
+    }
     for target in 0..=2 {
         nix::unistd::dup2(slave.as_raw_fd(), target).ctx(|| format!("dup pty onto fd {target}"))?;
     }

@@ -8,6 +8,7 @@ pub mod cgroups;
 pub mod console;
 pub mod container;
 pub mod error;
+pub mod exeseal;
 pub mod features;
 pub mod hooks;
 pub mod logging;

@@ -33,11 +33,48 @@ impl Bundle {
 }
 
 /// Parses JSON, naming the file, line and column of a syntax or type error.
+/// Unknown capability names are dropped with a warning, as the spec asks.
 pub fn parse(file: &Path, data: &[u8]) -> Result<Spec> {
-    serde_json::from_slice(data).map_err(|e| Error::Config {
+    let first = match serde_json::from_slice(data) {
+        Ok(spec) => return Ok(spec),
+        Err(e) => e,
+    };
+    let err = |e: &serde_json::Error| Error::Config {
         file: file.to_path_buf(),
         msg: e.to_string(),
-    })
+    };
+    let mut v: serde_json::Value = serde_json::from_slice(data).map_err(|e| err(&e))?;
+    if !drop_unknown_caps(&mut v) {
+        return Err(err(&first));
+    }
+    serde_json::from_value(v).map_err(|_| err(&first))
+}
+
+/// Removes capability names oci-spec doesn't know; true if any was removed.
+fn drop_unknown_caps(v: &mut serde_json::Value) -> bool {
+    let Some(caps) = v
+        .pointer_mut("/process/capabilities")
+        .and_then(|c| c.as_object_mut())
+    else {
+        return false;
+    };
+    let mut dropped = false;
+    for (set, list) in caps.iter_mut() {
+        if let Some(list) = list.as_array_mut() {
+            list.retain(|c| {
+                let known =
+                    serde_json::from_value::<oci_spec::runtime::Capability>(c.clone()).is_ok();
+                if !known {
+                    crate::logging::warn(&format!(
+                        "process.capabilities.{set}: unknown capability {c}, ignored"
+                    ));
+                    dropped = true;
+                }
+                known
+            });
+        }
+    }
+    dropped
 }
 
 fn config_err(file: &Path, msg: impl Into<String>) -> Error {

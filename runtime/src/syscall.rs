@@ -58,6 +58,16 @@ pub fn cloexec_from(first: u32) -> Result<(), Errno> {
     Errno::result(ret).map(drop)
 }
 
+/// Closes every fd from `first` up: the fds a caller leaked to us must not
+/// even be open while the init sets up (CVE-2024-21626: a leaked directory fd
+/// makes `cwd: /proc/self/fd/N` land on the host).
+pub fn close_from(first: u32) -> Result<(), Errno> {
+    // SAFETY: close_range closes fds of this process only; nothing in this
+    // process holds any of them yet.
+    let ret = unsafe { libc::syscall(libc::SYS_close_range, first, u32::MAX, 0) };
+    Errno::result(ret).map(drop)
+}
+
 /// pivot_root(2) with the same path twice: the old root is stacked on the new
 /// one and unmounted afterwards, so no temporary directory is needed.
 pub fn pivot_root_dot() -> Result<(), Errno> {

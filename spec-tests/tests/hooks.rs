@@ -41,7 +41,9 @@ fn hooked(name: &str) -> Container {
         hooks.insert(n.to_string(), json!([h]));
     }
     c.config["hooks"] = Value::Object(hooks);
-    c.args(&["/bin/sh", "-c", "echo process >> /hooklog/log"]);
+    // poststart runs while the process runs: let it finish writing first,
+    // so the two don't interleave in the log.
+    c.args(&["/bin/sh", "-c", "sleep 1; echo process >> /hooklog/log"]);
     c
 }
 

@@ -72,8 +72,55 @@ pub struct RunArgs {
     pub no_subreaper: bool,
 }
 
+#[derive(Args)]
+pub struct ExecArgs {
+    pub id: String,
+    /// The command and its arguments (unless --process is given).
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+    pub command: Vec<String>,
+    #[arg(long = "console-socket")]
+    pub console_socket: Option<String>,
+    #[arg(long)]
+    pub cwd: Option<PathBuf>,
+    /// KEY=VALUE added to the container's environment.
+    #[arg(long, short = 'e')]
+    pub env: Vec<String>,
+    #[arg(long, short = 't')]
+    pub tty: bool,
+    /// UID[:GID]
+    #[arg(long, short = 'u')]
+    pub user: Option<String>,
+    #[arg(long = "additional-gids", short = 'g')]
+    pub additional_gids: Vec<u32>,
+    /// A process.json instead of the flags.
+    #[arg(long, short = 'p')]
+    pub process: Option<PathBuf>,
+    #[arg(long, short = 'd')]
+    pub detach: bool,
+    #[arg(long = "pid-file")]
+    pub pid_file: Option<PathBuf>,
+    #[arg(long = "process-label")]
+    pub process_label: Option<String>,
+    #[arg(long)]
+    pub apparmor: Option<String>,
+    #[arg(long = "no-new-privs")]
+    pub no_new_privs: bool,
+    /// Add a capability (bounding, effective and permitted sets).
+    #[arg(long, short = 'c')]
+    pub cap: Vec<String>,
+    #[arg(long = "preserve-fds", default_value_t = 0)]
+    pub preserve_fds: u32,
+    /// Accepted for runc compatibility: the exec joins the container's cgroup.
+    #[arg(long)]
+    pub cgroup: Vec<String>,
+    #[arg(long = "ignore-paused")]
+    pub ignore_paused: bool,
+}
+
 #[derive(Subcommand)]
 pub enum Command {
+    /// Run a new process in a container.
+    Exec(Box<ExecArgs>),
     /// Write a default config.json into the bundle.
     Spec {
         #[arg(long, short = 'b', default_value = ".")]
@@ -114,6 +161,18 @@ pub enum Command {
     },
 }
 
+impl Command {
+    /// For verbs that start container processes: how many fds from 3 up pass through.
+    pub fn preserved_fds(&self) -> Option<u32> {
+        match self {
+            Command::Create(c) => Some(c.preserve_fds),
+            Command::Run(r) => Some(r.create.preserve_fds),
+            Command::Exec(e) => Some(e.preserve_fds),
+            _ => None,
+        }
+    }
+}
+
 /// Long option names, for turning Go-style `-root` into `--root`.
 const LONG: &[&str] = &[
     "root",
@@ -139,8 +198,17 @@ const LONG: &[&str] = &[
 ];
 
 pub fn normalize(args: impl Iterator<Item = OsString>) -> Vec<OsString> {
+    // exec's command line belongs to the container: leave it alone.
+    let mut in_exec = false;
     args.map(|a| {
         let Some(s) = a.to_str() else { return a };
+        if in_exec {
+            return a;
+        }
+        if s == "exec" {
+            in_exec = true;
+            return a;
+        }
         if s.starts_with('-') && !s.starts_with("--") && s.len() > 2 {
             let name = s[1..].split('=').next().unwrap_or("");
             if LONG.contains(&name) {

@@ -7,14 +7,22 @@ mod args;
 use std::io::Write;
 use std::path::Path;
 
-use berth_runtime::container::{self, create::CreateOpts, list::Format, run::RunOpts};
+use berth_runtime::container::{
+    self, create::CreateOpts, exec::ExecOpts, list::Format, run::RunOpts,
+};
 use berth_runtime::{console, features, logging, signal, Error};
 use clap::Parser;
+use oci_spec::runtime::{Capability, Process};
 
 use args::{Cli, Command};
 
 pub fn main() -> i32 {
     let cli = Cli::parse_from(args::normalize(std::env::args_os()));
+    if let Some(keep) = cli.command.preserved_fds() {
+        // Before anything of ours is opened: only stdio and --preserve-fds
+        // may reach a container.
+        let _ = berth_runtime::syscall::close_from(3 + keep);
+    }
     logging::init(
         cli.log.as_deref(),
         cli.log_format.as_deref() == Some("json"),
@@ -70,6 +78,7 @@ fn dispatch(cli: &Cli) -> Result<i32, Error> {
             detach: r.detach,
             keep: r.keep,
         }),
+        Command::Exec(e) => container::exec::exec(exec_opts(cli, e)?),
         Command::Start { id } => {
             container::start::start(root, id)?;
             Ok(0)
@@ -127,4 +136,92 @@ fn create_opts(cli: &Cli, c: &args::CreateArgs) -> Result<CreateOpts, Error> {
         preserve_fds: c.preserve_fds,
         systemd_cgroup: cli.systemd_cgroup,
     })
+}
+
+fn exec_opts(cli: &Cli, e: &args::ExecArgs) -> Result<ExecOpts, Error> {
+    let process = match &e.process {
+        Some(file) => {
+            let data =
+                std::fs::read(file).map_err(|err| Error::io(file.display().to_string(), err))?;
+            serde_json::from_slice::<Process>(&data).map_err(|err| Error::Config {
+                file: file.clone(),
+                msg: err.to_string(),
+            })?
+        }
+        None => process_from_flags(cli, e)?,
+    };
+    let console = match &e.console_socket {
+        Some(p) => Some(console::connect(Path::new(p))?),
+        None => None,
+    };
+    Ok(ExecOpts {
+        root: cli.root.clone(),
+        id: e.id.clone(),
+        process,
+        console,
+        pid_file: e.pid_file.clone(),
+        detach: e.detach,
+        preserve_fds: e.preserve_fds,
+        ignore_paused: e.ignore_paused,
+    })
+}
+
+/// runc's exec flags over the container's own process: its env (plus
+/// --env), user, capabilities, rlimits and cwd unless overridden.
+fn process_from_flags(cli: &Cli, e: &args::ExecArgs) -> Result<Process, Error> {
+    let (_dir, st, _status) = container::load(&cli.root, &e.id)?;
+    let file = st.bundle.join("config.json");
+    let data = std::fs::read(&file).map_err(|err| Error::io(file.display().to_string(), err))?;
+    let spec = berth_runtime::spec::parse(&file, &data)?;
+    let mut p = spec.process().clone().unwrap_or_default();
+    if e.command.is_empty() {
+        return Err(Error::Other("exec: no command given".into()));
+    }
+    p.set_args(Some(e.command.clone()));
+    let mut env = p.env().clone().unwrap_or_default();
+    for kv in &e.env {
+        let key = kv.split('=').next().unwrap_or("");
+        env.retain(|x| x.split('=').next() != Some(key));
+        env.push(kv.clone());
+    }
+    p.set_env(Some(env));
+    if let Some(cwd) = &e.cwd {
+        p.set_cwd(cwd.clone());
+    }
+    let mut user = p.user().clone();
+    if let Some(u) = &e.user {
+        let (uid, gid) = u.split_once(':').unwrap_or((u, ""));
+        let bad = || Error::Other(format!("--user {u:?}: want UID[:GID] as numbers"));
+        user.set_uid(uid.parse().map_err(|_| bad())?);
+        if !gid.is_empty() {
+            user.set_gid(gid.parse().map_err(|_| bad())?);
+        }
+    }
+    if !e.additional_gids.is_empty() {
+        user.set_additional_gids(Some(e.additional_gids.clone()));
+    }
+    p.set_user(user);
+    if !e.cap.is_empty() {
+        let mut caps = p.capabilities().clone().unwrap_or_default();
+        let mut add = std::collections::HashSet::new();
+        for c in &e.cap {
+            let cap: Capability = serde_json::from_value(serde_json::Value::String(c.clone()))
+                .map_err(|_| Error::Other(format!("--cap {c:?}: unknown capability")))?;
+            add.insert(cap);
+        }
+        let extend = |set: &Option<std::collections::HashSet<Capability>>| {
+            let mut s = set.clone().unwrap_or_default();
+            s.extend(add.iter().copied());
+            Some(s)
+        };
+        caps.set_bounding(extend(caps.bounding()));
+        caps.set_effective(extend(caps.effective()));
+        caps.set_permitted(extend(caps.permitted()));
+        p.set_capabilities(Some(caps));
+    }
+    if e.no_new_privs {
+        p.set_no_new_privileges(Some(true));
+    }
+    p.set_terminal(Some(e.tty));
+    Ok(p)
 }

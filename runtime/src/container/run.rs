@@ -70,7 +70,8 @@ const FORWARDED: &[Signal] = &[
     Signal::SIGTSTP,
 ];
 
-fn wait(pid: i32, master: Option<OwnedFd>) -> Result<i32> {
+/// Waits for our child `pid`, forwarding signals and proxying a pty master.
+pub fn wait(pid: i32, master: Option<OwnedFd>) -> Result<i32> {
     let mut mask = SigSet::empty();
     mask.add(Signal::SIGCHLD);
     for s in FORWARDED {

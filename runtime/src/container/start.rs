@@ -39,6 +39,7 @@ pub fn start_loaded(dir: &ContainerDir, st: &State, status: Status) -> Result<()
     f.write_all(b"0")
         .map_err(|e| Error::io(format!("write {}", fifo.display()), e))?;
     let _ = std::fs::remove_file(&fifo);
+    wait_for_exec(&f);
     let spec_hooks = load_poststart(st);
     hooks::run_all_warn(
         Kind::Poststart,
@@ -46,6 +47,25 @@ pub fn start_loaded(dir: &ContainerDir, st: &State, status: Status) -> Result<()
         &super::hook_state(st, Status::Running),
     );
     Ok(())
+}
+
+/// The init holds the FIFO's only read end and closes it on exec (CLOEXEC):
+/// the write end then polls POLLERR. So poststart hooks run once the user's
+/// process runs, after the startContainer hooks, as the spec orders them.
+fn wait_for_exec(f: &std::fs::File) {
+    use std::os::fd::AsRawFd;
+    let mut pfd = libc::pollfd {
+        fd: f.as_raw_fd(),
+        events: 0,
+        revents: 0,
+    };
+    loop {
+        // SAFETY: poll on one valid pollfd.
+        let n = unsafe { libc::poll(&mut pfd, 1, -1) };
+        if n > 0 || std::io::Error::last_os_error().kind() != std::io::ErrorKind::Interrupted {
+            return;
+        }
+    }
 }
 
 /// poststart hooks are read from the bundle: they are rare, and state.json

@@ -95,12 +95,12 @@ fn setup(a: &InitArgs) -> Result<(Program, Vec<u8>)> {
     setup_rootfs(a, in_userns)?;
     a.chan.send(&Msg::CreateRuntimeHooks)?;
     a.chan.wait_go()?;
-    let state = hook_state(a, &host_pid, "created");
     hooks::run_all(
         Kind::CreateContainer,
         &Kind::CreateContainer.of(spec.hooks()),
-        &state,
+        &hook_state(a, &host_pid, "creating"),
     )?;
+    let state = hook_state(a, &host_pid, "created");
     if a.no_pivot {
         pivot::move_root(&a.bundle.rootfs)?;
     } else {
@@ -112,9 +112,16 @@ fn setup(a: &InitArgs) -> Result<(Program, Vec<u8>)> {
             .as_ref()
             .map(|b| (b.height() as u16, b.width() as u16));
         let sock = sock.try_clone().ctx(|| "console socket".into())?;
-        crate::console::setup(sock, size)?;
+        crate::console::setup(sock, size, true)?;
     }
     finalize_rootfs(a)?;
+    if let Some(prop) = spec
+        .linux()
+        .as_ref()
+        .and_then(|l| l.rootfs_propagation().clone())
+    {
+        mounts::set_root_propagation(&prop)?;
+    }
     apply_process(a, process)?;
     let program = Program::new(
         process.args().as_deref().unwrap_or_default(),
@@ -162,6 +169,11 @@ fn setup_rootfs(a: &InitArgs, in_userns: bool) -> Result<()> {
     };
     let list = spec.mounts().clone().unwrap_or_default();
     mounts::mount_all(&ctx, &list)?;
+    // runc creates a missing cwd; do it inside the root, before pivot_root.
+    if let Some(p) = spec.process() {
+        safe.mkdir_all(p.cwd())
+            .map_err(|e| Error::field("process.cwd", e.to_string()))?;
+    }
     // A /dev bound from the host already has its nodes.
     let dev_bound = list.iter().any(|m| {
         m.destination() == Path::new("/dev")
@@ -225,10 +237,23 @@ fn apply_process(a: &InitArgs, p: &Process) -> Result<()> {
         capabilities::raise_ambient(c)?;
     }
     chdir(p.cwd()).ctx(|| format!("process.cwd {}", p.cwd().display()))?;
+    check_cwd_inside()?;
     if p.no_new_privileges() == Some(true) {
         user::set_no_new_privs()?;
     }
     Ok(())
+}
+
+/// A cwd outside the root (e.g. through a leaked fd, CVE-2024-21626) reads
+/// back as "(unreachable)/..." or fails: refuse to run there.
+pub fn check_cwd_inside() -> Result<()> {
+    match std::env::current_dir() {
+        Ok(d) if d.is_absolute() => Ok(()),
+        _ => Err(Error::field(
+            "process.cwd",
+            "the working directory is outside the container's root",
+        )),
+    }
 }
 
 /// Blocks until `start` writes a byte into the exec FIFO.

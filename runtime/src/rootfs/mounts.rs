@@ -37,6 +37,16 @@ pub fn prepare(rootfs: &Path, propagation: Option<&str>) -> Result<()> {
     )
 }
 
+/// After pivot_root: the new "/" gets the propagation the spec asked for
+/// (the bind made for pivot_root made it private).
+pub fn set_root_propagation(name: &str) -> Result<()> {
+    let f = flags::propagation(name).ok_or_else(|| {
+        Error::field("linux.rootfsPropagation", format!("unknown value {name:?}"))
+    })?;
+    // Only "/" itself: per-mount propagation options stay as set.
+    mount(None, Path::new("/"), None, f - MsFlags::MS_REC, None)
+}
+
 /// pivot_root refuses a new root whose parent mount is shared.
 fn make_parent_private(rootfs: &Path) -> Result<()> {
     let info = std::fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();

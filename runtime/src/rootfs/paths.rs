@@ -15,7 +15,8 @@ use crate::{Error, Result};
 pub fn mask(paths: &[String]) -> Result<()> {
     for p in paths {
         let path = Path::new(p);
-        let meta = match std::fs::symlink_metadata(path) {
+        // Follows symlinks: they resolve inside the container's root now.
+        let meta = match std::fs::metadata(path) {
             Ok(m) => m,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
             Err(e) => return Err(Error::field("linux.maskedPaths", format!("{p}: {e}"))),
@@ -37,7 +38,14 @@ pub fn mask(paths: &[String]) -> Result<()> {
                 None,
             )
         };
-        r.map_err(|e| Error::field("linux.maskedPaths", format!("{p}: {e}")))?;
+        match r {
+            // Gone meanwhile, or a dangling link: nothing to hide.
+            Err(Error::Sys {
+                errno: Errno::ENOENT,
+                ..
+            }) => {}
+            r => r.map_err(|e| Error::field("linux.maskedPaths", format!("{p}: {e}")))?,
+        }
     }
     Ok(())
 }

@@ -1,0 +1,190 @@
+//! `exec`: a new process in a running (or created) container. It joins every
+//! namespace and the cgroup of the init, then takes the given process's
+//! user, capabilities, rlimits, cwd and no_new_privs.
+
+use std::fs::File;
+use std::os::fd::{AsFd, AsRawFd, OwnedFd};
+use std::os::unix::fs::MetadataExt;
+use std::path::PathBuf;
+
+use nix::sys::signal::{kill, Signal};
+use nix::sys::wait::waitpid;
+use nix::unistd::{chdir, setsid, Pid};
+use oci_spec::runtime::Process;
+
+use crate::error::Context;
+use crate::process::channel::{self, Channel, Msg};
+use crate::process::exec::Program;
+use crate::process::{init::check_cwd_inside, user};
+use crate::state::{self, Status};
+use crate::{capabilities, cgroups, console, syscall, Error, Result};
+
+pub struct ExecOpts {
+    pub root: PathBuf,
+    pub id: String,
+    pub process: Process,
+    /// Where the pty master goes with --tty: the caller's socket, or none
+    /// (we proxy it ourselves in the foreground).
+    pub console: Option<OwnedFd>,
+    pub pid_file: Option<PathBuf>,
+    pub detach: bool,
+    pub preserve_fds: u32,
+    pub ignore_paused: bool,
+}
+
+/// Namespaces in the order they are joined: user first (it grants the rights
+/// for the rest), mount last (it changes what paths mean).
+const NS: &[(&str, libc::c_int)] = &[
+    ("user", libc::CLONE_NEWUSER),
+    ("ipc", libc::CLONE_NEWIPC),
+    ("uts", libc::CLONE_NEWUTS),
+    ("net", libc::CLONE_NEWNET),
+    ("cgroup", libc::CLONE_NEWCGROUP),
+    ("mnt", libc::CLONE_NEWNS),
+];
+
+pub fn exec(mut opts: ExecOpts) -> Result<i32> {
+    let (dir, st, status) = super::load(&opts.root, &opts.id)?;
+    match status {
+        Status::Created | Status::Running => {}
+        Status::Paused if opts.ignore_paused => {}
+        s => {
+            return Err(Error::BadState {
+                id: opts.id.clone(),
+                status: s.to_string(),
+                msg: "cannot exec into it".into(),
+            })
+        }
+    }
+    drop(dir);
+    let args = opts.process.args().clone().unwrap_or_default();
+    if args.is_empty() {
+        return Err(Error::field("process.args", "exec needs a command"));
+    }
+    let terminal = opts.process.terminal() == Some(true);
+    let mut own_console = None;
+    if terminal && opts.console.is_none() {
+        if opts.detach {
+            return Err(Error::Other(
+                "--tty with --detach needs --console-socket".into(),
+            ));
+        }
+        let (ours, theirs) =
+            std::os::unix::net::UnixStream::pair().ctx(|| "console socketpair".into())?;
+        own_console = Some(OwnedFd::from(ours));
+        opts.console = Some(theirs.into());
+    }
+    let joins = open_namespaces(st.pid)?;
+    // pid and time namespaces apply to our children: join them here.
+    for (name, flag) in [("pid", libc::CLONE_NEWPID), ("time", libc::CLONE_NEWTIME)] {
+        if let Some(f) = differing_ns(st.pid, name)? {
+            syscall::setns(f.as_fd(), flag)
+                .ctx(|| format!("join the container's {name} namespace"))?;
+        }
+    }
+    let (parent, child) = channel::pair()?;
+    let pid = syscall::clone_fork(0).ctx(|| "fork the exec process".into())?;
+    if pid == 0 {
+        drop(parent);
+        let err = match child_setup(&opts, &joins, &child) {
+            Ok(program) => program.exec(),
+            Err(e) => e,
+        };
+        let _ = child.send(&Msg::Error(err.to_string()));
+        // SAFETY: _exit in a forked child.
+        unsafe { libc::_exit(127) }
+    }
+    drop(child);
+    let started = (|| -> Result<()> {
+        if let Some(cg) = &st.cgroup_path {
+            cgroups::add(cg, pid)?;
+        }
+        parent.go("")?;
+        // A successful execve closes the child's end: EOF means it runs.
+        match parent.recv() {
+            Ok(Msg::Error(e)) => Err(Error::Init(e)),
+            _ => Ok(()),
+        }
+    })();
+    if let Err(e) = started {
+        let _ = kill(Pid::from_raw(pid), Signal::SIGKILL);
+        let _ = waitpid(Pid::from_raw(pid), None);
+        return Err(e);
+    }
+    if let Some(pf) = &opts.pid_file {
+        state::write_atomic(pf, pid.to_string().as_bytes())?;
+    }
+    if opts.detach {
+        return Ok(0);
+    }
+    let master = match &own_console {
+        Some(sock) => Some(console::recv_fd(sock.as_raw_fd())?),
+        None => None,
+    };
+    super::run::wait(pid, master)
+}
+
+/// The init's namespace of a kind, if it differs from ours.
+fn differing_ns(pid: i32, name: &str) -> Result<Option<File>> {
+    let theirs = format!("/proc/{pid}/ns/{name}");
+    let (Ok(a), Ok(b)) = (
+        std::fs::metadata(&theirs),
+        std::fs::metadata(format!("/proc/self/ns/{name}")),
+    ) else {
+        return Ok(None);
+    };
+    if a.ino() == b.ino() && a.dev() == b.dev() {
+        return Ok(None);
+    }
+    File::open(&theirs)
+        .map(Some)
+        .ctx(|| format!("open {theirs}"))
+}
+
+fn open_namespaces(pid: i32) -> Result<Vec<(File, libc::c_int)>> {
+    let mut v = Vec::new();
+    for (name, flag) in NS {
+        if let Some(f) = differing_ns(pid, name)? {
+            v.push((f, *flag));
+        }
+    }
+    Ok(v)
+}
+
+fn child_setup(opts: &ExecOpts, joins: &[(File, libc::c_int)], chan: &Channel) -> Result<Program> {
+    chan.wait_go()?;
+    for (f, flag) in joins {
+        syscall::setns(f.as_fd(), *flag).ctx(|| format!("setns {flag:#x}"))?;
+    }
+    let p = &opts.process;
+    if let Some(sock) = &opts.console {
+        setsid().ctx(|| "setsid".into())?;
+        let size = p
+            .console_size()
+            .as_ref()
+            .map(|b| (b.height() as u16, b.width() as u16));
+        let sock = sock.try_clone().ctx(|| "console socket".into())?;
+        console::setup(sock, size, false)?;
+    }
+    user::apply_rlimits(p)?;
+    user::apply_oom_score_adj(p)?;
+    if let Some(c) = p.capabilities() {
+        capabilities::drop_bounding(c)?;
+    }
+    user::switch_user(p)?;
+    if let Some(c) = p.capabilities() {
+        capabilities::set_eip(c)?;
+        capabilities::raise_ambient(c)?;
+    }
+    chdir(p.cwd()).ctx(|| format!("process.cwd {}", p.cwd().display()))?;
+    check_cwd_inside()?;
+    if p.no_new_privileges() == Some(true) {
+        user::set_no_new_privs()?;
+    }
+    let program = Program::new(
+        p.args().as_deref().unwrap_or_default(),
+        p.env().as_deref().unwrap_or_default(),
+    )?;
+    syscall::cloexec_from(3 + opts.preserve_fds).ctx(|| "close_range".into())?;
+    Ok(program)
+}
