@@ -79,7 +79,7 @@ pub fn wait(pid: i32, master: Option<OwnedFd>) -> Result<i32> {
     }
     mask.thread_block().ctx(|| "block signals".into())?;
     let sfd = SignalFd::with_flags(&mask, SfdFlags::SFD_CLOEXEC).ctx(|| "signalfd".into())?;
-    let _raw = master.as_ref().map(|m| RawTerminal::enter(m));
+    let _raw = master.as_ref().map(RawTerminal::enter);
     loop {
         if let Some(code) = reap(pid)? {
             return Ok(code);
