@@ -108,7 +108,11 @@ mod tests {
             e.contains("process.args[0]") && e.contains("not found"),
             "{e}"
         );
-        let e = lookup("/etc/hostname", "").unwrap_err().to_string();
+        let plain = std::env::temp_dir().join(format!("berth-noexec-{}", std::process::id()));
+        std::fs::write(&plain, "x").unwrap();
+        std::fs::set_permissions(&plain, std::fs::Permissions::from_mode(0o644)).unwrap();
+        let e = lookup(plain.to_str().unwrap(), "").unwrap_err().to_string();
+        std::fs::remove_file(&plain).unwrap();
         assert!(e.contains("denied"), "{e}");
     }
 }
