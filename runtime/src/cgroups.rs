@@ -3,7 +3,9 @@
 //! The cgroup exists before the user process runs: create adds the init to it
 //! while the init waits on the sync channel.
 
+use std::cell::RefCell;
 use std::path::{Path, PathBuf};
+use std::rc::Rc;
 
 use libcgroups::common::{
     create_cgroup_manager, AnyCgroupManager, CgroupConfig, CgroupManager, ControllerOpt,
@@ -30,13 +32,30 @@ pub fn path_for(spec: &Spec, id: &str, systemd: bool) -> Result<PathBuf> {
     }
 }
 
-fn manager(path: &Path) -> Result<AnyCgroupManager> {
-    create_cgroup_manager(CgroupConfig {
-        cgroup_path: path.to_path_buf(),
-        systemd_cgroup: false,
-        container_name: String::new(),
-    })
-    .map_err(|e| Error::Cgroup(format!("{}: {e}", path.display())))
+thread_local! {
+    /// The last manager built: `run` creates, then deletes, the same cgroup,
+    /// and building a manager re-reads mountinfo once per controller.
+    static CACHE: RefCell<Option<(PathBuf, Rc<AnyCgroupManager>)>> = const { RefCell::new(None) };
+}
+
+fn manager(path: &Path) -> Result<Rc<AnyCgroupManager>> {
+    if let Some(m) = CACHE.with_borrow(|c| {
+        c.as_ref()
+            .filter(|(p, _)| p == path)
+            .map(|(_, m)| Rc::clone(m))
+    }) {
+        return Ok(m);
+    }
+    let m = Rc::new(
+        create_cgroup_manager(CgroupConfig {
+            cgroup_path: path.to_path_buf(),
+            systemd_cgroup: false,
+            container_name: String::new(),
+        })
+        .map_err(|e| Error::Cgroup(format!("{}: {e}", path.display())))?,
+    );
+    CACHE.with_borrow_mut(|c| *c = Some((path.to_path_buf(), Rc::clone(&m))));
+    Ok(m)
 }
 
 /// Creates the cgroup, applies linux.resources and moves `pid` into it.

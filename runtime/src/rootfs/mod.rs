@@ -1,8 +1,8 @@
 //! The container's root filesystem: propagation, the spec's mounts, device
 //! nodes, pivot_root, then masked and read-only paths.
 //!
-//! Everything before pivot_root resolves paths inside the rootfs through
-//! pathrs (openat2 RESOLVE_IN_ROOT) and mounts onto /proc/self/fd/N, so a
+//! Everything before pivot_root resolves paths inside the rootfs with
+//! openat2 RESOLVE_IN_ROOT (pathrs where the kernel lacks it) and mounts onto /proc/self/fd/N, so a
 //! symlink in the rootfs can't send a mount or a device outside it
 //! (CVE-2021-30465 class). After pivot_root the host is out of reach.
 
@@ -13,10 +13,12 @@ pub mod mounts;
 pub mod paths;
 pub mod pivot;
 
-use std::os::fd::{AsRawFd, OwnedFd};
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Component, Path, PathBuf};
 
+use nix::errno::Errno;
 use nix::fcntl::{openat, OFlag};
 use nix::sys::stat::Mode;
 use pathrs::Root;
@@ -24,32 +26,105 @@ use pathrs::Root;
 use crate::error::Context;
 use crate::{Error, Result};
 
-/// The rootfs opened for safe resolution.
+/// The rootfs opened for safe resolution: openat2(RESOLVE_IN_ROOT) in one
+/// syscall per path where the kernel has it (5.6+), pathrs otherwise.
 pub struct SafeRoot {
     pub path: PathBuf,
-    pub root: Root,
+    dir: OwnedFd,
+    fallback: Option<Root>,
+}
+
+fn openat2_in_root(
+    dir: &OwnedFd,
+    rel: &Path,
+    flags: libc::c_int,
+) -> std::result::Result<OwnedFd, Errno> {
+    let c = std::ffi::CString::new(rel.as_os_str().as_bytes()).map_err(|_| Errno::EINVAL)?;
+    /// The kernel's struct open_how (libc's is non-exhaustive).
+    #[repr(C)]
+    struct OpenHow {
+        flags: u64,
+        mode: u64,
+        resolve: u64,
+    }
+    let how = OpenHow {
+        flags: (flags | libc::O_PATH | libc::O_CLOEXEC) as u64,
+        mode: 0,
+        resolve: libc::RESOLVE_IN_ROOT | libc::RESOLVE_NO_MAGICLINKS,
+    };
+    // SAFETY: openat2 with a valid dirfd, NUL-terminated path and open_how of the right size.
+    let fd = unsafe {
+        libc::syscall(
+            libc::SYS_openat2,
+            dir.as_raw_fd(),
+            c.as_ptr(),
+            &how as *const OpenHow,
+            std::mem::size_of::<OpenHow>(),
+        )
+    };
+    Errno::result(fd).map(|fd| unsafe { OwnedFd::from_raw_fd(fd as i32) })
 }
 
 impl SafeRoot {
     pub fn open(path: &Path) -> Result<SafeRoot> {
-        let root = Root::open(path)
-            .map_err(|e| Error::field("root.path", format!("{}: {e}", path.display())))?;
+        let dir: OwnedFd = std::fs::File::open(path)
+            .map_err(|e| Error::field("root.path", format!("{}: {e}", path.display())))?
+            .into();
+        let fallback = match openat2_in_root(&dir, Path::new("."), 0) {
+            Err(Errno::ENOSYS) => Some(
+                Root::open(path)
+                    .map_err(|e| Error::field("root.path", format!("{}: {e}", path.display())))?,
+            ),
+            _ => None,
+        };
         Ok(SafeRoot {
             path: path.to_path_buf(),
-            root,
+            dir,
+            fallback,
         })
     }
 
     /// Makes (or finds) a directory inside the rootfs; returns an O_PATH handle.
     pub fn mkdir_all(&self, rel: &Path) -> Result<OwnedFd> {
         let rel = relative(rel);
-        let h = self
-            .root
-            .mkdir_all(&rel, &std::fs::Permissions::from_mode(0o755))
-            .map_err(|e| {
-                Error::Other(format!("create directory {} in rootfs: {e}", rel.display()))
-            })?;
-        Ok(h.into())
+        if let Some(root) = &self.fallback {
+            let h = root
+                .mkdir_all(&rel, &std::fs::Permissions::from_mode(0o755))
+                .map_err(|e| {
+                    Error::Other(format!("create directory {} in rootfs: {e}", rel.display()))
+                })?;
+            return Ok(h.into());
+        }
+        let fail =
+            |e: Errno| Error::sys(format!("create directory {} in rootfs", rel.display()), e);
+        match openat2_in_root(&self.dir, &rel, libc::O_DIRECTORY) {
+            Err(Errno::ENOENT) => {}
+            r => return r.map_err(fail),
+        }
+        // Walk down: each missing component is made with mkdirat in a
+        // directory already resolved inside the root, then resolved again.
+        let mut parent =
+            openat2_in_root(&self.dir, Path::new("."), libc::O_DIRECTORY).map_err(fail)?;
+        let mut prefix = PathBuf::new();
+        for comp in rel.components() {
+            prefix.push(comp);
+            let next = match openat2_in_root(&self.dir, &prefix, libc::O_DIRECTORY) {
+                Err(Errno::ENOENT) => {
+                    match nix::sys::stat::mkdirat(
+                        Some(parent.as_raw_fd()),
+                        comp.as_os_str(),
+                        Mode::from_bits_truncate(0o755),
+                    ) {
+                        Ok(()) | Err(Errno::EEXIST) => {}
+                        Err(e) => return Err(fail(e)),
+                    }
+                    openat2_in_root(&self.dir, &prefix, libc::O_DIRECTORY).map_err(fail)?
+                }
+                r => r.map_err(fail)?,
+            };
+            parent = next;
+        }
+        Ok(parent)
     }
 
     /// Makes (or finds) a file inside the rootfs, creating its parents.
@@ -74,11 +149,14 @@ impl SafeRoot {
     /// Resolves an existing path inside the rootfs to an O_PATH handle.
     pub fn resolve(&self, rel: &Path) -> Result<OwnedFd> {
         let rel = relative(rel);
-        let h = self
-            .root
-            .resolve(&rel)
-            .map_err(|e| Error::Other(format!("resolve {} in rootfs: {e}", rel.display())))?;
-        Ok(h.into())
+        if let Some(root) = &self.fallback {
+            let h = root
+                .resolve(&rel)
+                .map_err(|e| Error::Other(format!("resolve {} in rootfs: {e}", rel.display())))?;
+            return Ok(h.into());
+        }
+        openat2_in_root(&self.dir, &rel, 0)
+            .map_err(|e| Error::sys(format!("resolve {} in rootfs", rel.display()), e))
     }
 
     /// The parent directory handle and final name, for *at() calls.
