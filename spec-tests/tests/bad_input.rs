@@ -216,3 +216,39 @@ fn invalid_mount_type_or_bad_namespace_type() {
     assert_rejected(&c, &o);
     assert!(o.stderr.contains("bogusns"), "{o}");
 }
+
+/// Where the container's cgroup shows on this host (v1: the pids hierarchy).
+fn cgroup_dir(path: &str) -> std::path::PathBuf {
+    let v1 = std::path::Path::new("/sys/fs/cgroup/pids");
+    let base = if v1.is_dir() {
+        v1
+    } else {
+        std::path::Path::new("/sys/fs/cgroup")
+    };
+    base.join(path.trim_start_matches('/'))
+}
+
+/// A runtime killed between create's steps (here: by its own createRuntime
+/// hook, after the init and the cgroup exist) leaves a state that
+/// `delete --force` cleans completely.
+#[test]
+fn crash_during_create_is_cleaned_by_delete_force() {
+    let mut c = Container::new("crash-create");
+    let cg = format!("/berth-spec-{}", c.id);
+    c.config["linux"]["cgroupsPath"] = json!(cg);
+    c.config["hooks"] =
+        json!({"createRuntime": [{"path": "/bin/sh", "args": ["sh", "-c", "kill -9 $PPID"]}]});
+    let o = c.create();
+    assert_eq!(o.signal, Some(9), "the runtime was not killed: {o:?}");
+    assert!(c.has_state_dir(), "a crash leaves its state dir");
+    assert!(
+        cgroup_dir(&cg).is_dir(),
+        "the cgroup exists after the crash"
+    );
+    let st = c.runtime(&["state", &c.id]);
+    st.assert_ok();
+    c.delete(true).assert_ok();
+    assert!(!c.has_state_dir(), "state left: {:?}", c.state_entries());
+    assert!(!cgroup_dir(&cg).exists(), "cgroup {cg} left behind");
+    assert!(!c.runtime(&["state", &c.id]).success());
+}

@@ -46,12 +46,19 @@ pub fn create(opts: CreateOpts) -> Result<Created> {
     state::validate_id(&opts.id)?;
     let bundle = Bundle::load(&opts.bundle)?;
     let spec = &bundle.spec;
-    let process = spec.process().as_ref().expect("validated by Bundle::load");
+    let process = spec
+        .process()
+        .as_ref()
+        .ok_or_else(|| Error::field("process", "missing"))?;
     if process.terminal() == Some(true) && opts.console.is_none() {
         return Err(Error::field(
             "process.terminal",
             "true needs --console-socket (or `run` in the foreground)",
         ));
+    }
+    if spec.linux().as_ref().is_some_and(|l| l.seccomp().is_some()) {
+        // Until the seccomp module lands; `features` says seccomp is disabled.
+        crate::logging::warn("linux.seccomp: not applied: this build has no seccomp support yet");
     }
     let plan = Plan::from_spec(spec)?;
     if !plan.has_new(LinuxNamespaceType::Mount) && !plan.joins(LinuxNamespaceType::Mount) {
@@ -176,8 +183,7 @@ fn spawn(
     st.creating = false;
     dir.save(st)?;
     if let Some(pf) = &opts.pid_file {
-        let pf = std::path::absolute(pf).ctx(|| format!("--pid-file {}", pf.display()))?;
-        state::write_atomic(&pf, pid.to_string().as_bytes())?;
+        write_pid_file(pf, pid)?;
     }
     Ok(())
 }
