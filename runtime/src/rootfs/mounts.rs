@@ -26,7 +26,14 @@ pub fn prepare(rootfs: &Path, propagation: Option<&str>) -> Result<()> {
         })?,
         None => MsFlags::MS_SLAVE | MsFlags::MS_REC,
     };
-    mount(None, Path::new("/"), None, prop | MsFlags::MS_REC, None)?;
+    // An unbindable tree can't be bound onto itself for pivot_root: start
+    // private and make "/" unbindable after pivot_root (set_root_propagation).
+    let first = if prop.contains(MsFlags::MS_UNBINDABLE) {
+        MsFlags::MS_PRIVATE
+    } else {
+        prop
+    };
+    mount(None, Path::new("/"), None, first | MsFlags::MS_REC, None)?;
     make_parent_private(rootfs)?;
     mount(
         Some(rootfs),
