@@ -48,6 +48,7 @@ pub fn init(path: Option<&str>, json: bool, debug: bool) {
     // The log file is ours only; no child may inherit it (std opens O_CLOEXEC).
     let min = if debug { Level::Debug } else { Level::Warn };
     let _ = LOGGER.set(Logger { file, json, min });
+    step("start");
 }
 
 pub fn log(level: Level, msg: &str) {
@@ -97,4 +98,14 @@ pub fn warn(msg: &str) {
 pub fn error(msg: &str) {
     log(Level::Error, msg);
     eprintln!("runtime: {msg}");
+}
+
+/// A debug line with the time since the process started: where create's
+/// milliseconds go (`--debug`).
+pub fn step(what: &str) {
+    if LOGGER.get().is_some_and(|l| l.min == Level::Debug) {
+        static START: OnceLock<std::time::Instant> = OnceLock::new();
+        let t = START.get_or_init(std::time::Instant::now).elapsed();
+        debug(&format!("{what} (+{:.3} ms)", t.as_secs_f64() * 1e3));
+    }
 }

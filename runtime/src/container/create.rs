@@ -60,6 +60,7 @@ pub fn create(opts: CreateOpts) -> Result<Created> {
         // Until the seccomp module lands; `features` says seccomp is disabled.
         crate::logging::warn("linux.seccomp: not applied: this build has no seccomp support yet");
     }
+    crate::logging::step("config loaded");
     let plan = Plan::from_spec(spec)?;
     if !plan.has_new(LinuxNamespaceType::Mount) && !plan.joins(LinuxNamespaceType::Mount) {
         return Err(Error::field(
@@ -160,6 +161,7 @@ fn spawn(
     }
     drop(child);
     drop(fifo);
+    crate::logging::step("init cloned");
     st.pid = pid;
     st.pid_start = state::proc_stat(pid).map_or(0, |(_, s)| s);
     dir.save(st)?;
@@ -169,6 +171,7 @@ fn spawn(
     if let Some(p) = &st.cgroup_path {
         cgroups::setup(p, spec, pid)?;
     }
+    crate::logging::step("cgroup set up");
     parent.go(&pid.to_string())?;
     parent.expect(|m| *m == Msg::CreateRuntimeHooks)?;
     let hs = crate::container::hook_state(st, Status::Creating);
@@ -180,6 +183,7 @@ fn spawn(
     )?;
     parent.go("")?;
     parent.expect(|m| *m == Msg::Ready)?;
+    crate::logging::step("init ready");
     st.creating = false;
     dir.save(st)?;
     if let Some(pf) = &opts.pid_file {

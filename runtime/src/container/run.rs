@@ -40,11 +40,14 @@ pub fn run(mut opts: RunOpts) -> Result<i32> {
     if opts.detach {
         return Ok(0);
     }
+    crate::logging::step("started");
     let pid = created.state.pid;
     drop(created);
     let code = wait(pid, master)?;
+    crate::logging::step("exited");
     if !opts.keep {
         super::delete::delete(&root, &id, true)?;
+        crate::logging::step("deleted");
     }
     Ok(code)
 }
