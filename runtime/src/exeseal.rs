@@ -462,6 +462,49 @@ fn add_seals(fd: BorrowedFd<'_>, seals: libc::c_int) -> Result<(), Errno> {
 mod tests {
     use super::*;
 
+    /// O_WRONLY through /proc/self/fd/N of an O_PATH fd, as the CVE's attacker does.
+    fn reopen_for_write(fd: BorrowedFd<'_>) -> std::io::Result<std::fs::File> {
+        std::fs::OpenOptions::new()
+            .write(true)
+            .open(format!("/proc/self/fd/{}", fd.as_raw_fd()))
+    }
+
+    fn overlay_allowed() -> bool {
+        match fsopen(c"overlay") {
+            Ok(_) => true,
+            Err(e) => {
+                eprintln!("skipped: fsopen(overlay): {e}");
+                false
+            }
+        }
+    }
+
+    #[test]
+    fn the_overlay_copy_is_the_binary_and_refuses_writes() {
+        if !overlay_allowed() {
+            return;
+        }
+        let exe = open_cloexec(c"/proc/self/exe", libc::O_RDONLY).unwrap();
+        let fd = overlay_exe(exe.as_fd()).unwrap();
+        let ro = std::fs::File::open(format!("/proc/self/fd/{}", fd.as_raw_fd())).unwrap();
+        assert_eq!(seal_of(ro.as_fd()), Some(Seal::Overlay));
+        let e = reopen_for_write(fd.as_fd()).unwrap_err();
+        assert_eq!(e.raw_os_error(), Some(libc::EROFS));
+    }
+
+    #[test]
+    fn the_path_layer_overlay_refuses_writes() {
+        if !overlay_allowed() {
+            return;
+        }
+        let link = std::fs::read_link("/proc/self/exe").unwrap();
+        let mnt = overlay_with_path_layers(link.parent().unwrap()).unwrap();
+        let name = cstring(link.file_name().unwrap()).unwrap();
+        let fd = openat_cloexec(mnt.as_fd(), &name, libc::O_PATH).unwrap();
+        let e = reopen_for_write(fd.as_fd()).unwrap_err();
+        assert_eq!(e.raw_os_error(), Some(libc::EROFS));
+    }
+
     #[test]
     fn lowerdir_escaping() {
         assert_eq!(escape_lowerdir(b"/usr/bin"), b"/usr/bin");

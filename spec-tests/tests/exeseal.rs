@@ -1,0 +1,114 @@
+//! CVE-2019-5736, seen from the host: while a container is `created`, its init is still a
+//! runtime process, so `/proc/<init>/exe` is the file the runtime runs from. That file must
+//! not be the host's runtime binary, and it must refuse writes by itself — a read-only
+//! overlay (EROFS) or a sealed memfd (EPERM) — not merely because it is busy (ETXTBSY lasts
+//! only while some process executes it; the CVE's attacker waits for that to end).
+//!
+//! runc 1.2+ runs `runc init` from a read-only overlay or a sealed memfd. Known to fail with
+//! Debian's runc 1.1.5: its created init's exe is the host binary's own inode.
+
+use serde_json::Value;
+use spec_tests::*;
+use std::fs::{self, File, OpenOptions};
+use std::io::ErrorKind;
+use std::os::fd::AsRawFd;
+use std::os::unix::fs::{FileExt, MetadataExt};
+
+const BASE_SEALS: libc::c_int =
+    libc::F_SEAL_SEAL | libc::F_SEAL_SHRINK | libc::F_SEAL_GROW | libc::F_SEAL_WRITE;
+
+fn init_pid(state: &Value) -> i32 {
+    let pid = state["pid"].as_i64().unwrap_or(0);
+    assert!(pid > 0, "state has no init pid: {state}");
+    pid as i32
+}
+
+fn seals(f: &File) -> Option<libc::c_int> {
+    // SAFETY: fcntl(F_GET_SEALS) on a valid fd only reads its seal set.
+    let s = unsafe { libc::fcntl(f.as_raw_fd(), libc::F_GET_SEALS) };
+    (s >= 0).then_some(s)
+}
+
+/// Panics unless `exe` refuses to be written for a reason that outlives its execution.
+fn assert_not_writable(exe: &str) {
+    let link = fs::read_link(exe).unwrap_or_default();
+    match OpenOptions::new().write(true).open(exe) {
+        Err(e) if e.raw_os_error() == Some(libc::EROFS) => {}
+        Err(e) if matches!(e.raw_os_error(), Some(libc::EPERM) | Some(libc::EACCES)) => {}
+        Err(e) if e.raw_os_error() == Some(libc::ETXTBSY) => {
+            // Busy because the init executes it: only fine if it is a sealed copy, which
+            // stays unwritable once nobody executes it any more.
+            let f = File::open(exe).unwrap_or_else(|e| panic!("open {exe} ({link:?}): {e}"));
+            let s = seals(&f);
+            assert!(
+                s.is_some_and(|s| s & BASE_SEALS == BASE_SEALS),
+                "{exe} ({link:?}) is refused for writing only because it is busy (ETXTBSY); \
+                 it is neither on a read-only filesystem nor a sealed memfd (seals {s:?})"
+            );
+        }
+        Err(e) => panic!("opening {exe} ({link:?}) for writing failed oddly: {e}"),
+        Ok(f) => {
+            // Opening a sealed memfd for writing succeeds; writing must not.
+            let mut b = [0u8; 1];
+            File::open(exe).unwrap().read_exact_at(&mut b, 0).unwrap();
+            match f.write_at(&b, 0) {
+                Err(e) if e.raw_os_error() == Some(libc::EPERM) => {}
+                r => panic!("{exe} ({link:?}) is writable from the host: write gave {r:?}"),
+            }
+        }
+    }
+}
+
+#[test]
+fn created_init_does_not_run_from_the_host_binary() {
+    let _g = exclusive();
+    let mut c = Container::new("exeseal-created");
+    c.args(&["/bin/true"]);
+    c.create().assert_ok();
+    let pid = init_pid(&c.wait_status("created", 10));
+    let exe = format!("/proc/{pid}/exe");
+    let host = runtime_bin();
+    let (dev, ino) = dev_ino(&host);
+    let m = fs::metadata(&exe).unwrap_or_else(|e| panic!("stat {exe}: {e}"));
+    assert_ne!(
+        (m.dev(), m.ino()),
+        (dev, ino),
+        "the created init runs from the host runtime binary {} ({:?})",
+        host.display(),
+        fs::read_link(&exe)
+    );
+    assert_not_writable(&exe);
+    // The init still works afterwards.
+    c.start().assert_ok();
+    c.wait_status("stopped", 10);
+}
+
+/// The protection must not leave its own descriptors (fs contexts, mount fds, the memfd)
+/// in the container's init.
+#[test]
+fn created_init_inherits_no_sealing_descriptors() {
+    let _g = exclusive();
+    let mut c = Container::new("exeseal-fds");
+    c.args(&["/bin/true"]);
+    c.create().assert_ok();
+    let pid = init_pid(&c.wait_status("created", 10));
+    let exe = fs::read_link(format!("/proc/{pid}/exe")).unwrap();
+    let dir = format!("/proc/{pid}/fd");
+    let mut leaked = Vec::new();
+    for e in fs::read_dir(&dir).unwrap_or_else(|e| panic!("{dir}: {e}")) {
+        let e = e.unwrap();
+        let target = match fs::read_link(e.path()) {
+            Ok(t) => t,
+            Err(err) if err.kind() == ErrorKind::NotFound => continue,
+            Err(err) => panic!("readlink {}: {err}", e.path().display()),
+        };
+        let t = target.to_string_lossy();
+        if t.contains("fscontext") || t.starts_with("/memfd:") || target == exe {
+            leaked.push(format!("{} -> {t}", e.file_name().to_string_lossy()));
+        }
+    }
+    assert!(
+        leaked.is_empty(),
+        "init {pid} holds sealing descriptors: {leaked:?}"
+    );
+}
