@@ -58,11 +58,79 @@ fn manager(path: &Path) -> Result<Rc<AnyCgroupManager>> {
     Ok(m)
 }
 
-/// Creates the cgroup, applies linux.resources and moves `pid` into it.
-pub fn setup(path: &Path, spec: &Spec, pid: i32) -> Result<()> {
+/// The directories of a container's cgroup in every v1 hierarchy (named ones
+/// like name=systemd included, as runc joins them), or None on pure v2.
+/// One read of mountinfo: this is on the hot path of create.
+pub fn v1_dirs(path: &Path) -> Option<Vec<PathBuf>> {
+    let info = std::fs::read_to_string("/proc/self/mountinfo").ok()?;
+    let rel = path.strip_prefix("/").unwrap_or(path);
+    let dirs: Vec<PathBuf> = info
+        .lines()
+        .filter_map(|l| {
+            let (pre, post) = l.split_once(" - ")?;
+            (post.split(' ').next() == Some("cgroup")).then(|| pre.split(' ').nth(4))?
+        })
+        .map(|mp| Path::new(mp).join(rel))
+        .collect();
+    (!dirs.is_empty()).then_some(dirs)
+}
+
+/// Moves `pid` into the container's cgroup, creating it. On v1 this is a
+/// mkdir and a cgroup.procs write per hierarchy, done here; v2 goes through
+/// libcgroups, which also enables the controllers on the way down.
+pub fn join(path: &Path, pid: i32) -> Result<()> {
+    let Some(dirs) = v1_dirs(path) else {
+        return add(path, pid);
+    };
+    for d in &dirs {
+        std::fs::create_dir_all(d)
+            .map_err(|e| Error::Cgroup(format!("create {}: {e}", d.display())))?;
+        if d.components().any(|c| {
+            c.as_os_str()
+                .to_str()
+                .is_some_and(|s| s.split(',').any(|x| x == "cpuset"))
+        }) {
+            fill_cpuset(d)?;
+        }
+        std::fs::write(d.join("cgroup.procs"), pid.to_string())
+            .map_err(|e| Error::Cgroup(format!("add pid {pid} to {}: {e}", d.display())))?;
+    }
+    Ok(())
+}
+
+/// A new v1 cpuset cgroup starts with no cpus and mems, and refuses tasks:
+/// copy them down from the nearest parent that has them.
+fn fill_cpuset(dir: &Path) -> Result<()> {
+    for file in ["cpuset.cpus", "cpuset.mems"] {
+        let mut chain = Vec::new();
+        let mut cur = dir.to_path_buf();
+        let value = loop {
+            let v = std::fs::read_to_string(cur.join(file)).unwrap_or_default();
+            if !v.trim().is_empty() || !cur.pop() {
+                break v;
+            }
+            chain.push(cur.clone());
+        };
+        // Fill from the top down: a child can't have what its parent lacks.
+        let mut todo = vec![dir.to_path_buf()];
+        todo.extend(chain.into_iter().filter(|p| p != dir));
+        for d in todo.iter().rev() {
+            if std::fs::read_to_string(d.join(file))
+                .unwrap_or_default()
+                .trim()
+                .is_empty()
+            {
+                std::fs::write(d.join(file), value.trim())
+                    .map_err(|e| Error::Cgroup(format!("{}: {e}", d.join(file).display())))?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Applies linux.resources (libcgroups); the cgroup exists already.
+pub fn apply(path: &Path, spec: &Spec) -> Result<()> {
     let m = manager(path)?;
-    m.add_task(Pid::from_raw(pid))
-        .map_err(|e| Error::Cgroup(format!("add pid {pid} to {}: {e}", path.display())))?;
     let resources = resources_with_devices(spec)?;
     let opt = ControllerOpt {
         resources: &resources,
@@ -124,9 +192,37 @@ pub fn add(path: &Path, pid: i32) -> Result<()> {
 
 /// Removes the container's cgroup (killing what is left in it).
 pub fn remove(path: &Path) -> Result<()> {
-    manager(path)?
-        .remove()
-        .map_err(|e| Error::Cgroup(format!("remove {}: {e}", path.display())))
+    let Some(dirs) = v1_dirs(path) else {
+        return manager(path)?
+            .remove()
+            .map_err(|e| Error::Cgroup(format!("remove {}: {e}", path.display())));
+    };
+    for d in dirs.iter().filter(|d| d.exists()) {
+        let procs = std::fs::read_to_string(d.join("cgroup.procs")).unwrap_or_default();
+        for pid in procs.lines().filter_map(|l| l.trim().parse::<i32>().ok()) {
+            let _ = nix::sys::signal::kill(Pid::from_raw(pid), nix::sys::signal::Signal::SIGKILL);
+        }
+        rmdir_retry(d)?;
+    }
+    Ok(())
+}
+
+/// rmdir of a cgroup whose last task is still exiting fails with EBUSY for
+/// a moment: retry briefly.
+fn rmdir_retry(d: &Path) -> Result<()> {
+    let mut nap = std::time::Duration::from_micros(500);
+    for _ in 0..12 {
+        match std::fs::remove_dir(d) {
+            Ok(()) => return Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+            Err(e) if e.raw_os_error() == Some(libc::EBUSY) => {
+                std::thread::sleep(nap);
+                nap *= 2;
+            }
+            Err(e) => return Err(Error::Cgroup(format!("remove {}: {e}", d.display()))),
+        }
+    }
+    Err(Error::Cgroup(format!("remove {}: still busy", d.display())))
 }
 
 /// Pids in the container's cgroup.

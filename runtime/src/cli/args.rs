@@ -125,8 +125,6 @@ pub enum Command {
     Spec {
         #[arg(long, short = 'b', default_value = ".")]
         bundle: PathBuf,
-        #[arg(long)]
-        rootless: bool,
     },
     /// Print the runtime-spec features document.
     Features,

@@ -50,9 +50,17 @@ fn dispatch(cli: &Cli) -> Result<i32, Error> {
             "--rootless=true: rootless containers are not supported yet; run as root".into(),
         ));
     }
+    if matches!(
+        cli.command,
+        Command::Create(_) | Command::Run(_) | Command::Exec(_)
+    ) {
+        // CVE-2019-5736: every process we fork for a container must run from
+        // a binary no one can write through /proc/PID/exe.
+        berth_runtime::exeseal::ensure_sealed()?;
+    }
     let root = cli.root.as_path();
     match &cli.command {
-        Command::Spec { bundle, .. } => {
+        Command::Spec { bundle } => {
             let path = bundle.join("config.json");
             if path.exists() {
                 return Err(Error::Other(format!("{}: file exists", path.display())));

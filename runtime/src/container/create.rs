@@ -169,10 +169,17 @@ fn spawn(
         write_id_maps(bundle, pid)?;
     }
     if let Some(p) = &st.cgroup_path {
-        cgroups::setup(p, spec, pid)?;
+        cgroups::join(p, pid)?;
     }
-    crate::logging::step("cgroup set up");
+    crate::logging::step("cgroup joined");
     parent.go(&pid.to_string())?;
+    // The init sets up its rootfs meanwhile, on the other CPU: limits are in
+    // place long before the user's process can run.
+    if let Some(p) = &st.cgroup_path {
+        cgroups::apply(p, spec)?;
+    }
+    crate::logging::step("cgroup resources applied");
+    parent.go("")?;
     parent.expect(|m| *m == Msg::CreateRuntimeHooks)?;
     let hs = crate::container::hook_state(st, Status::Creating);
     hooks::run_all(Kind::Prestart, &Kind::Prestart.of(spec.hooks()), &hs)?;

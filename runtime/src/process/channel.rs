@@ -7,7 +7,9 @@
 //!   clone ------------------------------> wait_go
 //!   write id maps, join cgroup
 //!   go(host pid) ----------------------->
-//!                                        namespaces, mounts, devices
+//!   apply linux.resources                namespaces, mounts (in parallel)
+//!   go --------------------------------->
+//!                                        device nodes
 //!   wait <------------------------------ create_runtime_hooks
 //!   prestart + createRuntime hooks
 //!   go --------------------------------->

@@ -183,6 +183,9 @@ fn setup_rootfs(a: &InitArgs, in_userns: bool) -> Result<()> {
                     .flatten()
                     .any(|o| o == "bind" || o == "rbind"))
     });
+    // Device nodes wait until the parent has written the device cgroup
+    // rules (it does that while we mount): mknod is checked against them.
+    a.chan.wait_go()?;
     if !dev_bound {
         let devs = linux.and_then(|l| l.devices().clone()).unwrap_or_default();
         devices::create_all(&safe, &devs, in_userns)?;
