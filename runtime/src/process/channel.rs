@@ -98,7 +98,11 @@ impl Channel {
             let n = unsafe { libc::read(self.fd.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len()) };
             if n < 0 {
                 let e = std::io::Error::last_os_error();
-                if e.kind() == std::io::ErrorKind::Interrupted {
+                // ECONNRESET: the peer exited leaving our message unread; the
+                // error is reported once, and what it sent before is still queued.
+                if e.kind() == std::io::ErrorKind::Interrupted
+                    || e.raw_os_error() == Some(libc::ECONNRESET)
+                {
                     continue;
                 }
                 return Err(Error::io("sync channel", e));
@@ -131,8 +135,14 @@ impl Channel {
         }
     }
 
+    /// Tells the peer to carry on. If it has already given up, its error
+    /// (still queued for us) is the one worth reporting.
     pub fn go(&self, payload: &str) -> Result<()> {
         self.send(&Msg::Go(payload.to_string()))
+            .map_err(|e| match self.recv() {
+                Ok(Msg::Error(msg)) => Error::Init(msg),
+                _ => e,
+            })
     }
 }
 
