@@ -28,7 +28,11 @@ export N
 # ($(shell) does not see exported variables in make 4.3: set PATH for it too.)
 HOST_TRIPLE = $(shell PATH="$(HOME)/.cargo/bin:$$PATH" rustc -vV 2>/dev/null | sed -n 's/^host: //p')
 RELEASE := target/release
-RUNTIME_BIN := $(RELEASE)/runtime
+# The runtime we ship, test and time is linked statically: every create
+# execs it twice (CVE-2019-5736 sealing), and a static binary starts ~0.4 ms
+# sooner each time.
+RUNTIME_BIN := target/$(HOST_TRIPLE)/release/runtime
+export BERTH_RUNTIME := $(abspath $(RUNTIME_BIN))
 BINARIES := runtime builder shim
 
 # Debian packages, and why:
@@ -66,9 +70,9 @@ deb-deps:
 	echo "deps: installing" $$missing; \
 	export DEBIAN_FRONTEND=noninteractive; \
 	if ! compgen -G '/var/lib/apt/lists/*_Packages*' >/dev/null; then $(SUDO) apt-get update -q; fi; \
-	if ! $(SUDO) apt-get install -y -q --no-install-recommends $$missing; then \
+	if ! $(SUDO) apt-get install -y -q $$missing; then \
 		$(SUDO) apt-get update -q; \
-		$(SUDO) apt-get install -y -q --no-install-recommends $$missing; \
+		$(SUDO) apt-get install -y -q $$missing; \
 	fi
 
 # Debian's cargo is too old for this workspace (rust-version in Cargo.toml):
@@ -86,7 +90,8 @@ rust-deps: deb-deps
 build:
 	$(CARGO) build --release --workspace
 	RUSTFLAGS='-C target-feature=+crt-static' \
-		$(CARGO) build --release -p spec-tests --bin checker --target $(HOST_TRIPLE)
+		$(CARGO) build --release -p runtime -p spec-tests --bin runtime --bin checker \
+		--target $(HOST_TRIPLE)
 
 # An OCI bundle with a busybox-static rootfs; ARGS for process.args.
 bundle: build
@@ -119,14 +124,14 @@ cargo-test: build
 	$(CARGO) test --workspace --release -- --test-threads=$(TEST_THREADS)
 
 integration: build
-	spec-tests/integration/podman.sh
+	RUNTIME=$(BERTH_RUNTIME) spec-tests/integration/podman.sh
 
 bench: build
 	bench/lifecycle.sh
 
 install: build
 	install -d $(DESTDIR)$(PREFIX)/bin
-	install -m 0755 $(addprefix $(RELEASE)/,$(BINARIES)) $(DESTDIR)$(PREFIX)/bin/
+	install -m 0755 $(RUNTIME_BIN) $(addprefix $(RELEASE)/,builder shim) $(DESTDIR)$(PREFIX)/bin/
 
 uninstall:
 	rm -f $(addprefix $(DESTDIR)$(PREFIX)/bin/,$(BINARIES))

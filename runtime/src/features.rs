@@ -41,7 +41,8 @@ pub fn document() -> Value {
 pub fn default_spec() -> Value {
     let caps = json!(["CAP_AUDIT_WRITE", "CAP_KILL", "CAP_NET_BIND_SERVICE"]);
     json!({
-        "ociVersion": crate::spec::OCI_VERSION,
+        // The oldest version this config conforms to, so every runtime takes it.
+        "ociVersion": "1.0.2",
         "process": {
             "terminal": true,
             "user": { "uid": 0, "gid": 0 },
