@@ -192,6 +192,16 @@ if pm run -d --name berth-sleeper "${run_flags[@]}" "$IMAGE" sh -c 'echo started
     done
     if [[ $out == started ]]; then ok "$name"; else bad "$name" "logs '$out', want 'started'"; fi
 
+    name="exec into a running container"
+    # shellcheck disable=SC2016  # expanded by the container's shell
+    out=$(pm exec -e EXECVAR=fromexec berth-sleeper sh -c 'echo "$EXECVAR $(hostname)"; exit 5' </dev/null)
+    rc=$?
+    if [[ $rc == 5 && $out == "fromexec "* ]]; then
+        ok "$name"
+    else
+        bad "$name" "exit $rc, output '$out', want exit 5 and 'fromexec <hostname>'"
+    fi
+
     name="stop a detached container"
     start=$SECONDS
     if pm stop -t 2 berth-sleeper </dev/null >/dev/null; then
