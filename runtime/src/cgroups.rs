@@ -12,7 +12,9 @@ use libcgroups::common::{
     FreezerState,
 };
 use nix::unistd::Pid;
-use oci_spec::runtime::{LinuxDeviceCgroupBuilder, LinuxDeviceType, LinuxResources, Spec};
+use oci_spec::runtime::{
+    LinuxDeviceCgroupBuilder, LinuxDeviceType, LinuxHugepageLimit, LinuxResources, Spec,
+};
 
 use crate::state::State;
 use crate::{Error, Result};
@@ -75,6 +77,15 @@ pub fn v1_dirs(path: &Path) -> Option<Vec<PathBuf>> {
     (!dirs.is_empty()).then_some(dirs)
 }
 
+/// On a hybrid host, the container's directory on the cgroup2 mount at
+/// /sys/fs/cgroup/unified (where this host keeps hugetlb).
+pub fn hybrid_unified_dir(path: &Path) -> Option<PathBuf> {
+    let unified = Path::new("/sys/fs/cgroup/unified");
+    let is_cgroup2 = nix::sys::statfs::statfs(unified)
+        .is_ok_and(|s| s.filesystem_type() == nix::sys::statfs::CGROUP2_SUPER_MAGIC);
+    is_cgroup2.then(|| unified.join(path.strip_prefix("/").unwrap_or(path)))
+}
+
 /// Moves `pid` into the container's cgroup, creating it. On v1 this is a
 /// mkdir and a cgroup.procs write per hierarchy, done here; v2 goes through
 /// libcgroups, which also enables the controllers on the way down.
@@ -94,6 +105,14 @@ pub fn join(path: &Path, pid: i32) -> Result<()> {
         }
         std::fs::write(d.join("cgroup.procs"), pid.to_string())
             .map_err(|e| Error::Cgroup(format!("add pid {pid} to {}: {e}", d.display())))?;
+    }
+    // Hybrid: join the unified hierarchy too (as runc does), so controllers
+    // that live only there (hugetlb here) can limit the container.
+    if let Some(u) = hybrid_unified_dir(path) {
+        std::fs::create_dir_all(&u)
+            .map_err(|e| Error::Cgroup(format!("create {}: {e}", u.display())))?;
+        std::fs::write(u.join("cgroup.procs"), pid.to_string())
+            .map_err(|e| Error::Cgroup(format!("add pid {pid} to {}: {e}", u.display())))?;
     }
     Ok(())
 }
@@ -131,7 +150,14 @@ fn fill_cpuset(dir: &Path) -> Result<()> {
 /// Applies linux.resources (libcgroups); the cgroup exists already.
 pub fn apply(path: &Path, spec: &Spec) -> Result<()> {
     let m = manager(path)?;
-    let resources = resources_with_devices(spec)?;
+    let mut resources = resources_with_devices(spec)?;
+    let huge = resources.hugepage_limits().clone().unwrap_or_default();
+    if !huge.is_empty() && !has_v1_hugetlb() {
+        if let Some(u) = hybrid_unified_dir(path) {
+            apply_unified_hugetlb(&u, &huge)?;
+            resources.set_hugepage_limits(None);
+        }
+    }
     let opt = ControllerOpt {
         resources: &resources,
         disable_oom_killer: resources
@@ -143,7 +169,82 @@ pub fn apply(path: &Path, spec: &Spec) -> Result<()> {
         freezer_state: None,
     };
     m.apply(&opt)
-        .map_err(|e| Error::field("linux.resources", e.to_string()))
+        .map_err(|e| Error::field(resource_field(&e.to_string()), e.to_string()))
+}
+
+fn has_v1_hugetlb() -> bool {
+    Path::new("/sys/fs/cgroup/hugetlb").is_dir()
+}
+
+/// hugetlb limits through cgroup2 on a hybrid host: enable the controller
+/// from the root down to the container's parent, then write each limit.
+fn apply_unified_hugetlb(dir: &Path, limits: &[LinuxHugepageLimit]) -> Result<()> {
+    let root = Path::new("/sys/fs/cgroup/unified");
+    let mut chain: Vec<&Path> = dir
+        .ancestors()
+        .skip(1)
+        .take_while(|p| p.starts_with(root))
+        .collect();
+    chain.reverse();
+    for p in chain {
+        let ctl = p.join("cgroup.subtree_control");
+        let cur = std::fs::read_to_string(&ctl).unwrap_or_default();
+        if !cur.split_whitespace().any(|c| c == "hugetlb") {
+            std::fs::write(&ctl, "+hugetlb").map_err(|e| {
+                Error::field(
+                    "linux.resources.hugepageLimits",
+                    format!("enable hugetlb in {}: {e}", ctl.display()),
+                )
+            })?;
+        }
+    }
+    for (i, l) in limits.iter().enumerate() {
+        let file = dir.join(format!("hugetlb.{}.max", l.page_size()));
+        std::fs::write(&file, l.limit().to_string()).map_err(|e| {
+            Error::field(
+                format!("linux.resources.hugepageLimits[{i}]"),
+                format!("{}: {e}", file.display()),
+            )
+        })?;
+    }
+    Ok(())
+}
+
+/// Names the spec field behind a cgroup file in libcgroups' error text.
+fn resource_field(msg: &str) -> &'static str {
+    const FILES: &[(&str, &str)] = &[
+        ("cpuset.cpus", "linux.resources.cpu.cpus"),
+        ("cpuset.mems", "linux.resources.cpu.mems"),
+        ("cpu.shares", "linux.resources.cpu.shares"),
+        ("cpu.cfs_quota_us", "linux.resources.cpu.quota"),
+        ("cpu.cfs_period_us", "linux.resources.cpu.period"),
+        (
+            "cpu.rt_",
+            "linux.resources.cpu.realtimeRuntime/realtimePeriod",
+        ),
+        ("cpu.max", "linux.resources.cpu.quota/period"),
+        ("cpu.weight", "linux.resources.cpu.shares"),
+        ("memory.memsw", "linux.resources.memory.swap"),
+        ("memory.swappiness", "linux.resources.memory.swappiness"),
+        ("memory.soft_limit", "linux.resources.memory.reservation"),
+        ("memory.limit_in_bytes", "linux.resources.memory.limit"),
+        ("memory.max", "linux.resources.memory.limit"),
+        (
+            "memory.oom_control",
+            "linux.resources.memory.disableOOMKiller",
+        ),
+        ("pids.max", "linux.resources.pids.limit"),
+        ("blkio.", "linux.resources.blockIO"),
+        ("io.", "linux.resources.blockIO"),
+        ("hugetlb", "linux.resources.hugepageLimits"),
+        ("devices.", "linux.resources.devices"),
+        ("net_cls", "linux.resources.network.classID"),
+        ("net_prio", "linux.resources.network.priorities"),
+    ];
+    FILES
+        .iter()
+        .find(|(f, _)| msg.contains(f))
+        .map_or("linux.resources", |(_, field)| field)
 }
 
 /// linux.resources plus an allow rule for every linux.devices node, so the
@@ -204,6 +305,9 @@ pub fn remove(path: &Path) -> Result<()> {
         }
         rmdir_retry(d)?;
     }
+    if let Some(u) = hybrid_unified_dir(path) {
+        rmdir_retry(&u)?;
+    }
     Ok(())
 }
 
@@ -258,4 +362,60 @@ pub fn is_frozen(state: &State) -> bool {
     }
     let v2 = Path::new("/sys/fs/cgroup").join(rel).join("cgroup.freeze");
     std::fs::read_to_string(v2).is_ok_and(|s| s.trim() == "1")
+}
+
+/// Applies only the fields set in `resources` to a running container's
+/// cgroup (`update`). The error is libcgroups' own text, for the caller to
+/// name the field it came from.
+pub fn update(path: &Path, resources: &LinuxResources) -> std::result::Result<(), String> {
+    let m = manager(path).map_err(|e| e.to_string())?;
+    // libcgroups rewrites memory.oom_control with every memory change: keep
+    // what the container has.
+    let disable_oom_killer = controller_dir(path, "memory")
+        .and_then(|d| std::fs::read_to_string(d.join("memory.oom_control")).ok())
+        .is_some_and(|s| s.lines().any(|l| l.trim() == "oom_kill_disable 1"));
+    let opt = ControllerOpt {
+        resources,
+        disable_oom_killer,
+        oom_score_adj: None,
+        freezer_state: None,
+    };
+    m.apply(&opt).map_err(|e| e.to_string())
+}
+
+/// libcgroups' statistics of the container's cgroup.
+pub fn stats(path: &Path) -> Result<libcgroups::stats::Stats> {
+    manager(path)?
+        .stats()
+        .map_err(|e| Error::Cgroup(format!("stats of {}: {e}", path.display())))
+}
+
+/// The directory of the container's cgroup for one controller: its v1
+/// hierarchy, or the unified dir on pure v2. None when it has no such dir.
+pub fn controller_dir(path: &Path, controller: &str) -> Option<PathBuf> {
+    let rel = path.strip_prefix("/").unwrap_or(path);
+    match v1_dirs(path) {
+        Some(dirs) => dirs.into_iter().find(|d| {
+            d.strip_prefix("/sys/fs/cgroup")
+                .ok()
+                .and_then(|r| r.components().next())
+                .and_then(|c| c.as_os_str().to_str())
+                .is_some_and(|h| h.split(',').any(|x| x == controller))
+        }),
+        None => Some(Path::new("/sys/fs/cgroup").join(rel)),
+    }
+    .filter(|d| d.is_dir())
+}
+
+/// The number of OOM kills in the container's memory cgroup: `oom_kill` of
+/// memory.oom_control (v1) or memory.events (v2). None once the cgroup is gone.
+pub fn oom_kills(path: &Path) -> Option<u64> {
+    let dir = controller_dir(path, "memory")?;
+    let text = std::fs::read_to_string(dir.join("memory.oom_control"))
+        .or_else(|_| std::fs::read_to_string(dir.join("memory.events")))
+        .ok()?;
+    text.lines()
+        .find_map(|l| l.strip_prefix("oom_kill "))
+        .and_then(|v| v.trim().parse().ok())
+        .or(Some(0))
 }
