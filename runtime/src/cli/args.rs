@@ -117,6 +117,64 @@ pub struct ExecArgs {
     pub ignore_paused: bool,
 }
 
+#[derive(Args)]
+pub struct PsArgs {
+    /// table or json.
+    #[arg(long, short = 'f', default_value = "table")]
+    pub format: String,
+    pub id: String,
+    /// Options for ps (default -ef); --format/-f right after the id count as ours.
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+    pub ps_args: Vec<String>,
+}
+
+/// runc's update flags; values stay strings until the library parses them,
+/// so that every error names its flag.
+#[derive(Args)]
+pub struct UpdateArgs {
+    pub id: String,
+    /// A LinuxResources JSON file, or - for stdin.
+    #[arg(long, short = 'r')]
+    pub resources: Option<PathBuf>,
+    /// Memory limit (bytes, or 128m, 1g; -1 unlimited).
+    #[arg(long, allow_hyphen_values = true)]
+    pub memory: Option<String>,
+    #[arg(long = "memory-reservation", allow_hyphen_values = true)]
+    pub memory_reservation: Option<String>,
+    /// Memory plus swap (-1 unlimited).
+    #[arg(long = "memory-swap", allow_hyphen_values = true)]
+    pub memory_swap: Option<String>,
+    /// Accepted and ignored: the kernel does not limit kernel memory.
+    #[arg(long = "kernel-memory", allow_hyphen_values = true)]
+    pub kernel_memory: Option<String>,
+    #[arg(long = "kernel-memory-tcp", allow_hyphen_values = true, hide = true)]
+    pub kernel_memory_tcp: Option<String>,
+    #[arg(long = "cpu-shares", alias = "cpu-share")]
+    pub cpu_shares: Option<String>,
+    #[arg(long = "cpu-quota", allow_hyphen_values = true)]
+    pub cpu_quota: Option<String>,
+    #[arg(long = "cpu-period")]
+    pub cpu_period: Option<String>,
+    #[arg(long = "cpu-rt-runtime", allow_hyphen_values = true)]
+    pub cpu_rt_runtime: Option<String>,
+    #[arg(long = "cpu-rt-period")]
+    pub cpu_rt_period: Option<String>,
+    #[arg(long = "cpuset-cpus")]
+    pub cpuset_cpus: Option<String>,
+    #[arg(long = "cpuset-mems")]
+    pub cpuset_mems: Option<String>,
+    #[arg(long = "pids-limit", allow_hyphen_values = true)]
+    pub pids_limit: Option<String>,
+    #[arg(long = "blkio-weight")]
+    pub blkio_weight: Option<String>,
+    /// Not supported (intelRdt).
+    #[arg(long = "l3-cache-schema")]
+    pub l3_cache_schema: Option<String>,
+    /// Not supported (intelRdt).
+    #[arg(long = "mem-bw-schema")]
+    pub mem_bw_schema: Option<String>,
+}
+
 #[derive(Subcommand)]
 pub enum Command {
     /// Run a new process in a container.
@@ -148,6 +206,25 @@ pub enum Command {
         id: String,
         #[arg(long, short = 'f')]
         force: bool,
+    },
+    /// Suspend every process of a container (freezer cgroup).
+    Pause { id: String },
+    /// Resume a paused container.
+    Resume { id: String },
+    /// The container's processes: `ps -ef` rows (or the given ps options), or
+    /// `--format json`: the JSON array of host pids.
+    Ps(PsArgs),
+    /// Change a running container's resource limits.
+    Update(Box<UpdateArgs>),
+    /// Resource statistics and OOM notifications, as JSON lines.
+    Events {
+        id: String,
+        /// Print one stats event and exit.
+        #[arg(long)]
+        stats: bool,
+        /// How often to print stats (a Go duration).
+        #[arg(long, default_value = "5s")]
+        interval: String,
     },
     /// List containers.
     #[command(alias = "ps-all")]
@@ -193,6 +270,26 @@ const LONG: &[&str] = &[
     "all",
     "format",
     "quiet",
+    "stats",
+    "interval",
+    "resources",
+    "memory",
+    "memory-reservation",
+    "memory-swap",
+    "kernel-memory",
+    "kernel-memory-tcp",
+    "cpu-shares",
+    "cpu-share",
+    "cpu-quota",
+    "cpu-period",
+    "cpu-rt-runtime",
+    "cpu-rt-period",
+    "cpuset-cpus",
+    "cpuset-mems",
+    "pids-limit",
+    "blkio-weight",
+    "l3-cache-schema",
+    "mem-bw-schema",
 ];
 
 pub fn normalize(args: impl Iterator<Item = OsString>) -> Vec<OsString> {
@@ -203,7 +300,7 @@ pub fn normalize(args: impl Iterator<Item = OsString>) -> Vec<OsString> {
         if in_exec {
             return a;
         }
-        if s == "exec" {
+        if s == "exec" || s == "ps" {
             in_exec = true;
             return a;
         }

@@ -8,7 +8,7 @@ use std::io::Write;
 use std::path::Path;
 
 use berth_runtime::container::{
-    self, create::CreateOpts, exec::ExecOpts, list::Format, run::RunOpts,
+    self, create::CreateOpts, exec::ExecOpts, list::Format, run::RunOpts, update::UpdateOpts,
 };
 use berth_runtime::{console, features, logging, signal, Error};
 use clap::Parser;
@@ -104,6 +104,56 @@ fn dispatch(cli: &Cli) -> Result<i32, Error> {
             container::delete::delete(root, id, *force)?;
             Ok(0)
         }
+        Command::Pause { id } => {
+            container::pause::pause(root, id)?;
+            Ok(0)
+        }
+        Command::Resume { id } => {
+            container::pause::resume(root, id)?;
+            Ok(0)
+        }
+        Command::Ps(p) => {
+            // runc takes `ps ID --format json` too: our flags right after the id.
+            let mut format = p.format.clone();
+            let mut rest = p.ps_args.as_slice();
+            loop {
+                match rest {
+                    [f, v, tail @ ..] if f == "--format" || f == "-f" || f == "-format" => {
+                        format = v.clone();
+                        rest = tail;
+                    }
+                    [f, tail @ ..] if f.starts_with("--format=") => {
+                        format = f["--format=".len()..].to_string();
+                        rest = tail;
+                    }
+                    _ => break,
+                }
+            }
+            let out = match format.as_str() {
+                "json" => container::ps::json(root, &p.id)? + "\n",
+                "table" => container::ps::table(root, &p.id, rest)?,
+                _ => {
+                    return Err(Error::Other(format!(
+                        "--format: {format:?} is not one of table, json"
+                    )))
+                }
+            };
+            let _ = std::io::stdout().write_all(out.as_bytes());
+            Ok(0)
+        }
+        Command::Update(u) => {
+            container::update::update(root, &u.id, &update_opts(u))?;
+            Ok(0)
+        }
+        Command::Events {
+            id,
+            stats,
+            interval,
+        } => {
+            let every = container::events::parse_duration(interval)?;
+            container::events::events(root, id, *stats, every)?;
+            Ok(0)
+        }
         Command::List { format, quiet } => {
             let f = if *quiet {
                 Format::Quiet
@@ -120,6 +170,28 @@ fn dispatch(cli: &Cli) -> Result<i32, Error> {
             let _ = std::io::stdout().write_all(out.as_bytes());
             Ok(0)
         }
+    }
+}
+
+fn update_opts(u: &args::UpdateArgs) -> UpdateOpts {
+    UpdateOpts {
+        resources: u.resources.clone(),
+        memory: u.memory.clone(),
+        memory_reservation: u.memory_reservation.clone(),
+        memory_swap: u.memory_swap.clone(),
+        kernel_memory: u.kernel_memory.clone(),
+        kernel_memory_tcp: u.kernel_memory_tcp.clone(),
+        cpu_shares: u.cpu_shares.clone(),
+        cpu_quota: u.cpu_quota.clone(),
+        cpu_period: u.cpu_period.clone(),
+        cpu_rt_runtime: u.cpu_rt_runtime.clone(),
+        cpu_rt_period: u.cpu_rt_period.clone(),
+        cpuset_cpus: u.cpuset_cpus.clone(),
+        cpuset_mems: u.cpuset_mems.clone(),
+        pids_limit: u.pids_limit.clone(),
+        blkio_weight: u.blkio_weight.clone(),
+        l3_cache_schema: u.l3_cache_schema.clone(),
+        mem_bw_schema: u.mem_bw_schema.clone(),
     }
 }
 

@@ -2,11 +2,15 @@
 
 pub mod create;
 pub mod delete;
+pub mod events;
 pub mod exec;
 pub mod kill;
 pub mod list;
+pub mod pause;
+pub mod ps;
 pub mod run;
 pub mod start;
+pub mod update;
 
 use std::path::Path;
 
