@@ -133,7 +133,7 @@ fn parts(o: &UpdateOpts) -> Result<Vec<Part>> {
     let mut names = Vec::new();
 
     // Memory.
-    let mut mem = base.memory().clone().unwrap_or_default();
+    let mut mem = base.memory().unwrap_or_default();
     let had_mem = base.memory().is_some();
     mem.set_kernel(None);
     mem.set_kernel_tcp(None);
@@ -161,7 +161,7 @@ fn parts(o: &UpdateOpts) -> Result<Vec<Part>> {
             name: names.join(", "),
             memory: o.memory.clone(),
             resources: with(|r| {
-                r.set_memory(Some(mem.clone()));
+                r.set_memory(Some(mem));
             }),
         });
     }
@@ -249,7 +249,7 @@ fn parts(o: &UpdateOpts) -> Result<Vec<Part>> {
             name: name.into(),
             memory: None,
             resources: with(|r| {
-                r.set_pids(Some(p.clone()));
+                r.set_pids(Some(p));
             }),
         });
     }
@@ -371,7 +371,7 @@ mod tests {
         let p = parts(&o).unwrap();
         assert_eq!(p.len(), 2);
         assert_eq!(p[0].name, "--memory");
-        let m = p[0].resources.memory().clone().unwrap();
+        let m = p[0].resources.memory().unwrap();
         assert_eq!(m.limit(), Some(64 << 20));
         assert_eq!(m.swap(), None);
         assert!(p[0].resources.cpu().is_none());
