@@ -27,8 +27,8 @@ pub fn path_for(spec: &Spec, id: &str, systemd: bool) -> Result<PathBuf> {
             "linux.cgroupsPath",
             "the systemd cgroup driver is not available on this host (no systemd); use --systemd-cgroup=false",
         )),
-        // Relative paths are taken from each hierarchy's root, as crun does.
-        Some(p) if !p.is_absolute() => Ok(Path::new("/").join(p)),
+        // Relative paths hang below the runtime's own cgroup, as runc reads them.
+        Some(p) if !p.is_absolute() => Ok(own_cgroup().join(p)),
         Some(p) => Ok(p),
         None => Ok(PathBuf::from(format!("/berth/{id}"))),
     }
@@ -38,6 +38,24 @@ thread_local! {
     /// The last manager built: `run` creates, then deletes, the same cgroup,
     /// and building a manager re-reads mountinfo once per controller.
     static CACHE: RefCell<Option<(PathBuf, Rc<AnyCgroupManager>)>> = const { RefCell::new(None) };
+}
+
+/// The runtime's own cgroup, when every hierarchy agrees on it (always on
+/// v2). libcgroups takes one path for all v1 hierarchies; where they differ
+/// (this host keeps our shell in a memory cgroup of its own), relative paths
+/// start at the hierarchies' root instead.
+fn own_cgroup() -> PathBuf {
+    let text = std::fs::read_to_string("/proc/self/cgroup").unwrap_or_default();
+    let mut paths = text
+        .lines()
+        .filter_map(|l| l.splitn(3, ':').nth(2))
+        .filter(|p| !p.is_empty());
+    let first = paths.next().unwrap_or("/");
+    if paths.all(|p| p == first) {
+        PathBuf::from(first)
+    } else {
+        PathBuf::from("/")
+    }
 }
 
 fn manager(path: &Path) -> Result<Rc<AnyCgroupManager>> {
