@@ -87,9 +87,14 @@ rust-deps: deb-deps
 	@$(CARGO) clippy --version >/dev/null 2>&1 || rustup component add clippy
 	@echo "deps: $$($(CARGO) --version)"
 
+# libseccomp-sys links dynamically unless told otherwise: the static runtime
+# takes Debian's libseccomp.a (libseccomp-dev).
+LIBSECCOMP_LIB_DIR = $(shell pkg-config --variable=libdir libseccomp 2>/dev/null || echo /usr/lib/x86_64-linux-gnu)
+
 build:
 	$(CARGO) build --release --workspace
 	RUSTFLAGS='-C target-feature=+crt-static' \
+		LIBSECCOMP_LINK_TYPE=static LIBSECCOMP_LIB_PATH='$(LIBSECCOMP_LIB_DIR)' \
 		$(CARGO) build --release -p runtime -p spec-tests --bin runtime --bin checker \
 		--target $(HOST_TRIPLE)
 

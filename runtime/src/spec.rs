@@ -44,6 +44,9 @@ pub fn parse(file: &Path, data: &[u8]) -> Result<Spec> {
         msg: e.to_string(),
     };
     let mut v: serde_json::Value = serde_json::from_slice(data).map_err(|e| err(&e))?;
+    if let Some(e) = crate::seccomp::check_raw(&v) {
+        return Err(e);
+    }
     if !drop_unknown_caps(&mut v) {
         return Err(err(&first));
     }

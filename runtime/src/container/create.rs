@@ -56,10 +56,9 @@ pub fn create(opts: CreateOpts) -> Result<Created> {
             "true needs --console-socket (or `run` in the foreground)",
         ));
     }
-    if spec.linux().as_ref().is_some_and(|l| l.seccomp().is_some()) {
-        // Until the seccomp module lands; `features` says seccomp is disabled.
-        crate::logging::warn("linux.seccomp: not applied: this build has no seccomp support yet");
-    }
+    // Built here so that a bad filter fails before anything exists; the
+    // init inherits it and loads it.
+    let mut seccomp = crate::seccomp::from_spec(spec)?;
     crate::logging::step("config loaded");
     let plan = Plan::from_spec(spec)?;
     if !plan.has_new(LinuxNamespaceType::Mount) && !plan.joins(LinuxNamespaceType::Mount) {
@@ -76,6 +75,9 @@ pub fn create(opts: CreateOpts) -> Result<Created> {
         rootfs::paths::check_sysctls(&sysctl.keys().collect::<Vec<_>>(), own)?;
     }
     let cgroup_path = cgroups::path_for(spec, &opts.id, opts.systemd_cgroup)?;
+    if let Some(f) = &mut seccomp {
+        f.connect()?;
+    }
     let dir = ContainerDir::create(&opts.root, &opts.id)?;
     let mut st = State {
         id: opts.id.clone(),
@@ -90,7 +92,7 @@ pub fn create(opts: CreateOpts) -> Result<Created> {
         poststop: Kind::Poststop.of(spec.hooks()),
         own_pidns: plan.has_new(LinuxNamespaceType::Pid),
     };
-    match spawn(&opts, &bundle, &plan, &dir, &mut st) {
+    match spawn(&opts, &bundle, &plan, seccomp.as_ref(), &dir, &mut st) {
         Ok(()) => Ok(Created {
             dir,
             state: st,
@@ -119,6 +121,7 @@ fn spawn(
     opts: &CreateOpts,
     bundle: &Bundle,
     plan: &Plan,
+    seccomp: Option<&crate::seccomp::Filter>,
     dir: &ContainerDir,
     st: &mut State,
 ) -> Result<()> {
@@ -153,6 +156,7 @@ fn spawn(
             fifo,
             console,
             plan,
+            seccomp,
             cgroup_path: st.cgroup_path.as_deref(),
             no_pivot: opts.no_pivot,
             no_new_keyring: opts.no_new_keyring,

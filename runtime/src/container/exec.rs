@@ -74,6 +74,24 @@ pub fn exec(mut opts: ExecOpts) -> Result<i32> {
         own_console = Some(OwnedFd::from(ours));
         opts.console = Some(theirs.into());
     }
+    // The container's filter (runc applies linux.seccomp to exec'd
+    // processes too), built before anything happens.
+    let config = st.bundle.join("config.json");
+    let data = std::fs::read(&config).ctx(|| config.display().to_string())?;
+    let mut seccomp = crate::seccomp::from_spec(&crate::spec::parse(&config, &data)?)?;
+    if let Some(f) = &mut seccomp {
+        f.connect()?;
+    }
+    let container_state = serde_json::json!({
+        "ociVersion": crate::spec::OCI_VERSION,
+        "id": st.id,
+        "status": status.to_string(),
+        "pid": st.pid,
+        "bundle": st.bundle,
+        "annotations": st.annotations,
+    })
+    .to_string()
+    .into_bytes();
     let joins = open_namespaces(st.pid)?;
     // pid and time namespaces apply to our children: join them here.
     for (name, flag) in [("pid", libc::CLONE_NEWPID), ("time", libc::CLONE_NEWTIME)] {
@@ -86,7 +104,8 @@ pub fn exec(mut opts: ExecOpts) -> Result<i32> {
     let pid = syscall::clone_fork(0).ctx(|| "fork the exec process".into())?;
     if pid == 0 {
         drop(parent);
-        let err = match child_setup(&opts, &joins, &child) {
+        let sc = seccomp.as_ref().map(|f| (f, container_state.as_slice()));
+        let err = match child_setup(&opts, &joins, &child, sc) {
             Ok(program) => program.exec(),
             Err(e) => e,
         };
@@ -99,7 +118,7 @@ pub fn exec(mut opts: ExecOpts) -> Result<i32> {
         if let Some(cg) = &st.cgroup_path {
             cgroups::add(cg, pid)?;
         }
-        parent.go("")?;
+        parent.go(&pid.to_string())?;
         // A successful execve closes the child's end: EOF means it runs.
         match parent.recv() {
             Ok(Msg::Error(e)) => Err(Error::Init(e)),
@@ -151,8 +170,15 @@ fn open_namespaces(pid: i32) -> Result<Vec<(File, libc::c_int)>> {
     Ok(v)
 }
 
-fn child_setup(opts: &ExecOpts, joins: &[(File, libc::c_int)], chan: &Channel) -> Result<Program> {
-    chan.wait_go()?;
+fn child_setup(
+    opts: &ExecOpts,
+    joins: &[(File, libc::c_int)],
+    chan: &Channel,
+    seccomp: Option<(&crate::seccomp::Filter, &[u8])>,
+) -> Result<Program> {
+    let pid: i64 = chan.wait_go()?.parse().unwrap_or(0);
+    let (filter, state) = (seccomp.map(|s| s.0), seccomp.map_or(&[][..], |s| s.1));
+    let nnp = opts.process.no_new_privileges() == Some(true);
     for (f, flag) in joins {
         syscall::setns(f.as_fd(), *flag).ctx(|| format!("setns {flag:#x}"))?;
     }
@@ -168,6 +194,9 @@ fn child_setup(opts: &ExecOpts, joins: &[(File, libc::c_int)], chan: &Channel) -
     }
     user::apply_rlimits(p)?;
     user::apply_oom_score_adj(p)?;
+    // runc's rule: without no_new_privs the filter needs CAP_SYS_ADMIN, so
+    // it goes on before capabilities are dropped; otherwise last.
+    crate::seccomp::load_at(filter, nnp, true, pid, || state.to_vec())?;
     if let Some(c) = p.capabilities() {
         capabilities::drop_bounding(c)?;
     }
@@ -186,5 +215,6 @@ fn child_setup(opts: &ExecOpts, joins: &[(File, libc::c_int)], chan: &Channel) -
         p.env().as_deref().unwrap_or_default(),
     )?;
     syscall::cloexec_from(3 + opts.preserve_fds).ctx(|| "close_range".into())?;
+    crate::seccomp::load_at(filter, nnp, false, pid, || state.to_vec())?;
     Ok(program)
 }

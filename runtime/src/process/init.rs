@@ -4,7 +4,9 @@
 //! Order matters and follows runc: mounts and devices, createRuntime hooks
 //! (parent), createContainer hooks, pivot_root, console, sysctls, masked and
 //! read-only paths, process attributes, then capabilities and user, with
-//! no_new_privs (and seccomp, later) last before waiting on the exec FIFO.
+//! no_new_privs and seccomp last before waiting on the exec FIFO (seccomp
+//! before the capabilities are dropped when noNewPrivileges is false, since
+//! loading it then needs CAP_SYS_ADMIN: runc's rule).
 
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::path::Path;
@@ -20,7 +22,7 @@ use crate::hooks::{self, Kind};
 use crate::namespaces::Plan;
 use crate::rootfs::{devices, mounts, paths, pivot, SafeRoot};
 use crate::spec::Bundle;
-use crate::{capabilities, Error, Result};
+use crate::{capabilities, seccomp, Error, Result};
 
 pub struct InitArgs<'a> {
     pub id: &'a str,
@@ -29,6 +31,7 @@ pub struct InitArgs<'a> {
     pub fifo: OwnedFd,
     pub console: Option<OwnedFd>,
     pub plan: &'a Plan,
+    pub seccomp: Option<&'a crate::seccomp::Filter>,
     pub cgroup_path: Option<&'a Path>,
     pub no_pivot: bool,
     pub no_new_keyring: bool,
@@ -122,12 +125,18 @@ fn setup(a: &InitArgs) -> Result<(Program, Vec<u8>)> {
     {
         mounts::set_root_propagation(&prop)?;
     }
-    apply_process(a, process)?;
+    let pid: i64 = host_pid.parse().unwrap_or(0);
+    let nnp = process.no_new_privileges() == Some(true);
+    let seccomp_state = || hook_state(a, &host_pid, "creating");
+    apply_process(a, process, &|| {
+        seccomp::load_at(a.seccomp, nnp, true, pid, seccomp_state)
+    })?;
     let program = Program::new(
         process.args().as_deref().unwrap_or_default(),
         process.env().as_deref().unwrap_or_default(),
     )?;
     crate::syscall::cloexec_from(3 + a.preserve_fds).ctx(|| "close_range".into())?;
+    seccomp::load_at(a.seccomp, nnp, false, pid, seccomp_state)?;
     a.chan.send(&Msg::Ready)?;
     Ok((program, state))
 }
@@ -212,7 +221,8 @@ fn finalize_rootfs(a: &InitArgs) -> Result<()> {
     Ok(())
 }
 
-fn apply_process(a: &InitArgs, p: &Process) -> Result<()> {
+/// `early_seccomp` runs after everything but the capability and user changes.
+fn apply_process(a: &InitArgs, p: &Process, early_seccomp: &dyn Fn() -> Result<()>) -> Result<()> {
     if !a.no_new_keyring {
         let name = std::ffi::CString::new(format!("_ses.{}", a.id)).unwrap_or_default();
         // ENOSYS/EPERM: no keyring support here; runc ignores that too.
@@ -230,6 +240,7 @@ fn apply_process(a: &InitArgs, p: &Process) -> Result<()> {
     user::apply_oom_score_adj(p)?;
     user::apply_io_priority(p)?;
     user::apply_scheduler(p)?;
+    early_seccomp()?;
     if let Some(c) = p.capabilities() {
         capabilities::drop_bounding(c)?;
     }

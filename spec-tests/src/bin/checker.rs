@@ -328,11 +328,75 @@ fn probe(kind: &str, arg: &str) -> Value {
                 Err(e) => err_json(&e),
             }
         }
+        "syscall" => syscall_probe(arg),
         _ => json!({"ok": false, "error": format!("unknown probe {kind}")}),
     };
     v["probe"] = json!(kind);
     v["arg"] = json!(arg);
     v
+}
+
+/// `syscall NAME[:A0[:A1...]]`: one raw x86_64 syscall with harmless
+/// arguments (numbers given after the name; pointers filled in for the names
+/// that need them), reporting its return value or errno; for seccomp tests.
+/// `int80_getpid` makes the 32-bit getpid through `int 0x80`.
+fn syscall_probe(arg: &str) -> Value {
+    let mut parts = arg.split(':');
+    let name = parts.next().unwrap_or("");
+    let nums: Vec<libc::c_long> = parts.filter_map(|p| p.parse().ok()).collect();
+    let a = |i: usize| nums.get(i).copied().unwrap_or(0);
+    let mut buf = [0u8; 512];
+    let bp = buf.as_mut_ptr() as libc::c_long;
+    let dir = c"/tmp/.berth-seccomp-probe".as_ptr() as libc::c_long;
+    let ret: libc::c_long = match name {
+        #[cfg(target_arch = "x86_64")]
+        "int80_getpid" => {
+            let r: i64;
+            // SAFETY: i386 getpid (20) through the 32-bit entry; no memory is touched.
+            unsafe {
+                std::arch::asm!("int 0x80", inlateout("rax") 20i64 => r,
+                    out("r8") _, out("r9") _, out("r10") _, out("r11") _, options(nostack));
+            }
+            if r < 0 {
+                return json!({"ok": false, "errno": -r, "ret": r});
+            }
+            return json!({"ok": true, "ret": r});
+        }
+        other => {
+            let (nr, args): (libc::c_long, [libc::c_long; 3]) = match other {
+                "getcwd" => (libc::SYS_getcwd, [bp, 512, 0]),
+                "mkdir" => (
+                    libc::SYS_mkdirat,
+                    [libc::AT_FDCWD as libc::c_long, dir, 0o700],
+                ),
+                "getpid" => (libc::SYS_getpid, [0; 3]),
+                "getppid" => (libc::SYS_getppid, [0; 3]),
+                "uname" => (libc::SYS_uname, [bp, 0, 0]),
+                "unshare" => (libc::SYS_unshare, [a(0), 0, 0]),
+                "keyctl" => (libc::SYS_keyctl, [a(0), a(1), a(2)]),
+                "add_key" => (libc::SYS_add_key, [0, 0, 0]),
+                "personality" => (libc::SYS_personality, [a(0), 0, 0]),
+                "getpriority" => (libc::SYS_getpriority, [a(0), a(1), 0]),
+                "clone3" => (libc::SYS_clone3, [0, 0, 0]),
+                "ptrace" => (libc::SYS_ptrace, [a(0), a(1), 0]),
+                "setns" => (libc::SYS_setns, [a(0), a(1), 0]),
+                "chroot" => (libc::SYS_chroot, [0, 0, 0]),
+                "socket" => (libc::SYS_socket, [a(0), a(1), a(2)]),
+                _ => return json!({"ok": false, "error": format!("unknown syscall {other}")}),
+            };
+            // SAFETY: every argument set above is a number or points into our buffers.
+            unsafe { libc::syscall(nr, args[0], args[1], args[2]) }
+        }
+    };
+    if ret < 0 {
+        json!({"ok": false, "errno": errno(), "ret": ret})
+    } else {
+        if name == "mkdir" {
+            // SAFETY: the path is a valid C string.
+            unsafe { libc::rmdir(dir as *const libc::c_char) };
+        }
+        json!({"ok": true, "ret": ret})
+    }
 }
 
 /// CVE-2019-5736 watcher: for SECONDS, keep scanning /proc for processes; take an O_PATH
