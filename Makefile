@@ -131,8 +131,10 @@ cargo-test: build
 integration: build
 	RUNTIME=$(BERTH_RUNTIME) spec-tests/integration/podman.sh
 
+# Both profiles: plain, then memory + pids limits + the default seccomp profile.
 bench: build
-	bench/lifecycle.sh
+	PROFILE=plain bench/lifecycle.sh
+	PROFILE=limits bench/lifecycle.sh
 
 install: build
 	install -d $(DESTDIR)$(PREFIX)/bin

@@ -94,6 +94,34 @@ trap cleanup EXIT
 "$repo/bench/mkbundle.sh" "$work/bundle" /bin/true 2>/dev/null
 "$repo/bench/mkbundle.sh" "$work/probe" /bin/echo berth-bench-probe 2>/dev/null
 
+# PROFILE=limits: a memory and a pids limit and the Docker/podman default
+# seccomp profile, as a real deployment runs containers.
+PROFILE=${PROFILE:-plain}
+case $PROFILE in
+plain) ;;
+limits)
+    seccomp=/usr/share/containers/seccomp.json
+    if ! [[ -r $seccomp ]]; then
+        echo "lifecycle: PROFILE=limits needs $seccomp (Debian's containers-common)" >&2
+        exit 1
+    fi
+    caps=$(jq -r '.process.capabilities.bounding[]' "$work/bundle/config.json")
+    # shellcheck disable=SC2086  # one argument per capability
+    "$repo/bench/seccomp-oci.py" "$seccomp" $caps >"$work/seccomp.json"
+    for b in bundle probe; do
+        jq --slurpfile sc "$work/seccomp.json" \
+            '.linux.resources.memory = {limit: 268435456} | .linux.resources.pids = {limit: 1024}
+             | .linux.seccomp = $sc[0]' \
+            "$work/$b/config.json" >"$work/$b/config.tmp"
+        mv "$work/$b/config.tmp" "$work/$b/config.json"
+    done
+    ;;
+*)
+    echo "lifecycle: PROFILE must be plain or limits (got '$PROFILE')" >&2
+    exit 2
+    ;;
+esac
+
 # A runtime that exits 0 without running anything would look very fast: check
 # once that each one really runs a container, and leave out those that do not.
 keep_names=() keep_paths=()
@@ -159,7 +187,7 @@ quantile() {
 base=${names[0]}
 base_med=$(quantile "$work/times-$base" 0.5)
 echo
-echo "Container lifecycle (\`run\` of /bin/true in a busybox bundle, then delete), N=$N per runtime"
+echo "Container lifecycle (\`run\` of /bin/true in a busybox bundle, then delete), profile $PROFILE, N=$N per runtime"
 echo "$(uname -sr), $(nproc) CPUs; times in ms"
 echo
 echo "| runtime | version | median | p10 | p90 | median vs $base |"
