@@ -8,6 +8,7 @@
 
 use std::io::IoSlice;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::path::Path;
 use std::str::FromStr;
 
 use libseccomp::{
@@ -84,8 +85,15 @@ pub const FLAGS: &[(&str, libc::c_ulong)] = &[
 /// A filter ready to load, and where its notify fd goes, if any action is
 /// SCMP_ACT_NOTIFY.
 pub struct Filter {
-    ctx: ScmpFilterContext,
+    program: Program,
     listener: Option<Listener>,
+}
+
+enum Program {
+    /// libseccomp compiles and loads it (NOTIFY: it also hands us the fd).
+    Context(ScmpFilterContext),
+    /// Compiled BPF (from the cache), loaded with seccomp(2) as it is.
+    Bpf { code: Vec<u8>, flags: libc::c_ulong },
 }
 
 struct Listener {
@@ -247,7 +255,128 @@ pub fn build(s: &LinuxSeccomp) -> Result<Filter> {
     } else {
         None
     };
-    Ok(Filter { ctx, listener })
+    Ok(Filter {
+        program: Program::Context(ctx),
+        listener,
+    })
+}
+
+/// The kernel's flags for seccomp(2) that linux.seccomp.flags ask for.
+fn syscall_flags(s: &LinuxSeccomp) -> libc::c_ulong {
+    s.flags()
+        .iter()
+        .flatten()
+        .map(|f| match f {
+            LinuxSeccompFilterFlag::SeccompFilterFlagTsync => 1,
+            LinuxSeccompFilterFlag::SeccompFilterFlagLog => 2,
+            LinuxSeccompFilterFlag::SeccompFilterFlagSpecAllow => 4,
+            LinuxSeccompFilterFlag::SeccompFilterFlagWaitKillableRecv => 32,
+        })
+        .fold(0, |a, b| a | b)
+}
+
+/// Builds the filter, through a cache of compiled programs under `cache`:
+/// libseccomp takes milliseconds to resolve and compile a Docker-sized
+/// profile, and most containers of a host share a few profiles. The key is
+/// the SHA-256 of the profile, libseccomp's version and ours, so a changed
+/// profile or library never meets a stale program. The cache is written
+/// atomically; NOTIFY filters are not cached (libseccomp hands out the fd).
+pub fn build_cached(s: &LinuxSeccomp, cache: &Path) -> Result<Filter> {
+    let notify = s
+        .syscalls()
+        .iter()
+        .flatten()
+        .any(|sc| sc.action() == LinuxSeccompAction::ScmpActNotify);
+    if notify {
+        return build(s);
+    }
+    let flags = syscall_flags(s);
+    let file = cache.join(format!("{}.bpf", cache_key(s)));
+    if let Ok(code) = std::fs::read(&file) {
+        if !code.is_empty() && code.len() % 8 == 0 {
+            return Ok(Filter {
+                program: Program::Bpf { code, flags },
+                listener: None,
+            });
+        }
+    }
+    let filter = build(s)?;
+    let Program::Context(ctx) = &filter.program else {
+        return Ok(filter);
+    };
+    match export(ctx, cache, &file) {
+        Ok(code) => Ok(Filter {
+            program: Program::Bpf { code, flags },
+            listener: None,
+        }),
+        // A cache we can't write only costs time.
+        Err(e) => {
+            crate::logging::debug(&format!("seccomp cache {}: {e}", cache.display()));
+            Ok(filter)
+        }
+    }
+}
+
+fn cache_key(s: &LinuxSeccomp) -> String {
+    use sha2::{Digest, Sha256};
+    let v = libseccomp::ScmpVersion::current()
+        .map(|v| format!("{}.{}.{}", v.major, v.minor, v.micro))
+        .unwrap_or_default();
+    let mut h = Sha256::new();
+    h.update(serde_json::to_vec(s).unwrap_or_default());
+    h.update(format!(
+        "|libseccomp {v}|berth {}|{}",
+        env!("CARGO_PKG_VERSION"),
+        std::env::consts::ARCH
+    ));
+    h.finalize().iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Compiles `ctx` into `file` (temp + fsync + rename) and returns the code.
+fn export(ctx: &ScmpFilterContext, dir: &Path, file: &Path) -> std::io::Result<Vec<u8>> {
+    use std::os::unix::fs::DirBuilderExt;
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)?;
+    let tmp = file.with_extension(format!("tmp{}", std::process::id()));
+    let result = (|| {
+        let f = std::fs::File::create(&tmp)?;
+        ctx.export_bpf(&f).map_err(std::io::Error::other)?;
+        f.sync_all()?;
+        std::fs::rename(&tmp, file)?;
+        std::fs::read(file)
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result
+}
+
+/// seccomp(SECCOMP_SET_MODE_FILTER) with a compiled program.
+fn load_bpf(code: &[u8], flags: libc::c_ulong) -> Result<()> {
+    #[repr(C)]
+    struct SockFprog {
+        len: libc::c_ushort,
+        filter: *const u8,
+    }
+    let prog = SockFprog {
+        len: (code.len() / 8) as libc::c_ushort,
+        filter: code.as_ptr(),
+    };
+    // SAFETY: prog points at `len` 8-byte sock_filter instructions that live
+    // for the duration of the call.
+    let r = unsafe {
+        libc::syscall(
+            libc::SYS_seccomp,
+            libc::SECCOMP_SET_MODE_FILTER,
+            flags,
+            &prog as *const SockFprog,
+        )
+    };
+    nix::errno::Errno::result(r)
+        .map(drop)
+        .map_err(|e| field_err("linux.seccomp", format!("load the filter: {e}")))
 }
 
 impl Filter {
@@ -266,14 +395,16 @@ impl Filter {
     /// notify fd and runc's container process state JSON (`state`, and our
     /// host `pid`).
     pub fn load(&self, pid: i64, state: impl FnOnce() -> Vec<u8>) -> Result<()> {
-        self.ctx
-            .load()
+        let ctx = match &self.program {
+            Program::Bpf { code, flags } => return load_bpf(code, *flags),
+            Program::Context(ctx) => ctx,
+        };
+        ctx.load()
             .map_err(|e| field_err("linux.seccomp", format!("load the filter: {e}")))?;
         let Some(l) = &self.listener else {
             return Ok(());
         };
-        let raw = self
-            .ctx
+        let raw = ctx
             .get_notify_fd()
             .map_err(|e| field_err("linux.seccomp", format!("notify fd: {e}")))?;
         // SAFETY: libseccomp just created this fd for us and keeps no other owner.
@@ -433,13 +564,18 @@ pub fn load_at(
     }
 }
 
-/// linux.seccomp of a spec, built.
-pub fn from_spec(spec: &oci_spec::runtime::Spec) -> Result<Option<Filter>> {
+/// linux.seccomp of a spec, built (compiled programs cached under `cache`).
+pub fn from_spec(spec: &oci_spec::runtime::Spec, cache: &Path) -> Result<Option<Filter>> {
     spec.linux()
         .as_ref()
         .and_then(|l| l.seccomp().as_ref())
-        .map(build)
+        .map(|s| build_cached(s, cache))
         .transpose()
+}
+
+/// Where a runtime root keeps compiled filters ('@' is not valid in an id).
+pub fn cache_dir(root: &Path) -> std::path::PathBuf {
+    root.join("@seccomp")
 }
 
 #[cfg(test)]

@@ -415,3 +415,31 @@ fn features_report_seccomp() {
         assert!(s[k].as_array().unwrap().contains(&json!(v)), "{k}: {s}");
     }
 }
+
+/// The second container with the same profile loads the compiled program from
+/// the runtime root's cache, and the filter still holds.
+#[test]
+fn compiled_filter_is_cached_and_still_enforced() {
+    let mut c = Container::new("sc-cache");
+    seccomp(
+        &mut c,
+        allow_but(json!([{"names": ["getcwd"], "action": "SCMP_ACT_ERRNO", "errnoRet": 1}])),
+    );
+    let first = c.check(&["syscall", "getcwd"]);
+    assert_eq!(probe_errno(&first, 0), EPERM, "{}", brief(&first));
+    let cache = c.state_root().join("@seccomp");
+    let cached: Vec<_> = std::fs::read_dir(&cache)
+        .map(|d| d.flatten().map(|e| e.file_name()).collect())
+        .unwrap_or_default();
+    if !cached.is_empty() {
+        // Ours keeps one compiled program per profile; other runtimes have no cache.
+        assert_eq!(cached.len(), 1, "{cached:?}");
+    }
+    let b = c.bundle();
+    let id2 = format!("{}-again", c.id);
+    let o = c.runtime(&["run", "--bundle", b.to_str().unwrap(), &id2]);
+    o.assert_ok();
+    let second = o.json();
+    assert_eq!(second["seccomp"], "2", "{}", brief(&second));
+    assert_eq!(probe_errno(&second, 0), EPERM, "{}", brief(&second));
+}

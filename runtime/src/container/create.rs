@@ -58,7 +58,7 @@ pub fn create(opts: CreateOpts) -> Result<Created> {
     }
     // Built here so that a bad filter fails before anything exists; the
     // init inherits it and loads it.
-    let mut seccomp = crate::seccomp::from_spec(spec)?;
+    let mut seccomp = crate::seccomp::from_spec(spec, &crate::seccomp::cache_dir(&opts.root))?;
     crate::logging::step("config loaded");
     let plan = Plan::from_spec(spec)?;
     if !plan.has_new(LinuxNamespaceType::Mount) && !plan.joins(LinuxNamespaceType::Mount) {

@@ -78,7 +78,10 @@ pub fn exec(mut opts: ExecOpts) -> Result<i32> {
     // processes too), built before anything happens.
     let config = st.bundle.join("config.json");
     let data = std::fs::read(&config).ctx(|| config.display().to_string())?;
-    let mut seccomp = crate::seccomp::from_spec(&crate::spec::parse(&config, &data)?)?;
+    let mut seccomp = crate::seccomp::from_spec(
+        &crate::spec::parse(&config, &data)?,
+        &crate::seccomp::cache_dir(&opts.root),
+    )?;
     if let Some(f) = &mut seccomp {
         f.connect()?;
     }
