@@ -605,7 +605,21 @@ mod tests {
         }));
         let f = build(&s).unwrap();
         assert!(f.listener.is_none());
-        assert!(f.ctx.is_arch_present(ScmpArch::X86).unwrap());
+        let Program::Context(ctx) = &f.program else {
+            panic!("build gives a libseccomp context");
+        };
+        assert!(ctx.is_arch_present(ScmpArch::X86).unwrap());
+        // Through the cache: compiled once, then read back as the same program.
+        let dir = std::env::temp_dir().join(format!("berth-seccomp-{}", std::process::id()));
+        let code = |f: Filter| match f.program {
+            Program::Bpf { code, .. } => code,
+            Program::Context(_) => panic!("not compiled"),
+        };
+        let a = code(build_cached(&s, &dir).unwrap());
+        let b = code(build_cached(&s, &dir).unwrap());
+        std::fs::remove_dir_all(&dir).unwrap();
+        assert!(!a.is_empty() && a.len() % 8 == 0);
+        assert_eq!(a, b);
     }
 
     #[test]
