@@ -37,12 +37,13 @@ BINARIES := runtime builder shim
 
 # Debian packages, and why:
 #   build-essential pkg-config libseccomp-dev  linking; seccomp (libseccomp crate)
+#   libelf-dev zlib1g-dev                     libbpf (cgroup v2 device eBPF program)
 #   busybox-static jq                         test and demo bundles (bench/mkbundle.sh)
 #   runc crun                                 reference runtimes: bench, comparisons
 #   podman conmon containernetworking-plugins spec-tests/integration/podman.sh
 #   shellcheck                                lint of the shell scripts
 #   ca-certificates curl                      rustup, when cargo is missing
-DEB_PACKAGES := build-essential pkg-config libseccomp-dev busybox-static jq \
+DEB_PACKAGES := build-essential pkg-config libseccomp-dev libelf-dev zlib1g-dev busybox-static jq \
 	runc crun podman conmon containernetworking-plugins shellcheck ca-certificates curl
 
 SH_SCRIPTS := .ci/run bench/mkbundle.sh bench/lifecycle.sh spec-tests/integration/podman.sh
