@@ -9,15 +9,15 @@ use std::path::PathBuf;
 
 use nix::sys::signal::{kill, Signal};
 use nix::sys::wait::waitpid;
-use nix::unistd::{chdir, setsid, Pid};
+use nix::unistd::{setsid, Pid};
 use oci_spec::runtime::Process;
 
 use crate::error::Context;
 use crate::process::channel::{self, Channel, Msg};
 use crate::process::exec::Program;
-use crate::process::{init::check_cwd_inside, user};
+use crate::process::user;
 use crate::state::{self, Status};
-use crate::{capabilities, cgroups, console, syscall, Error, Result};
+use crate::{cgroups, console, syscall, Error, Result};
 
 pub struct ExecOpts {
     pub root: PathBuf,
@@ -200,19 +200,7 @@ fn child_setup(
     // runc's rule: without no_new_privs the filter needs CAP_SYS_ADMIN, so
     // it goes on before capabilities are dropped; otherwise last.
     crate::seccomp::load_at(filter, nnp, true, pid, || state.to_vec())?;
-    if let Some(c) = p.capabilities() {
-        capabilities::drop_bounding(c)?;
-    }
-    user::switch_user(p)?;
-    if let Some(c) = p.capabilities() {
-        capabilities::set_eip(c)?;
-        capabilities::raise_ambient(c)?;
-    }
-    chdir(p.cwd()).ctx(|| format!("process.cwd {}", p.cwd().display()))?;
-    check_cwd_inside()?;
-    if p.no_new_privileges() == Some(true) {
-        user::set_no_new_privs()?;
-    }
+    user::assume_identity(p)?;
     let program = Program::new(
         p.args().as_deref().unwrap_or_default(),
         p.env().as_deref().unwrap_or_default(),

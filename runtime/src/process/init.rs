@@ -11,7 +11,7 @@
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::path::Path;
 
-use nix::unistd::{chdir, setsid};
+use nix::unistd::setsid;
 use oci_spec::runtime::{LinuxNamespaceType, Process};
 
 use super::channel::{Channel, Msg};
@@ -22,7 +22,7 @@ use crate::hooks::{self, Kind};
 use crate::namespaces::Plan;
 use crate::rootfs::{devices, mounts, paths, pivot, SafeRoot};
 use crate::spec::Bundle;
-use crate::{capabilities, seccomp, Error, Result};
+use crate::{seccomp, Error, Result};
 
 pub struct InitArgs<'a> {
     pub id: &'a str,
@@ -241,33 +241,7 @@ fn apply_process(a: &InitArgs, p: &Process, early_seccomp: &dyn Fn() -> Result<(
     user::apply_io_priority(p)?;
     user::apply_scheduler(p)?;
     early_seccomp()?;
-    if let Some(c) = p.capabilities() {
-        capabilities::drop_bounding(c)?;
-    }
-    user::switch_user(p)?;
-    // Without a capabilities object the process keeps root's, as with runc.
-    if let Some(c) = p.capabilities() {
-        capabilities::set_eip(c)?;
-        capabilities::raise_ambient(c)?;
-    }
-    chdir(p.cwd()).ctx(|| format!("process.cwd {}", p.cwd().display()))?;
-    check_cwd_inside()?;
-    if p.no_new_privileges() == Some(true) {
-        user::set_no_new_privs()?;
-    }
-    Ok(())
-}
-
-/// A cwd outside the root (e.g. through a leaked fd, CVE-2024-21626) reads
-/// back as "(unreachable)/..." or fails: refuse to run there.
-pub fn check_cwd_inside() -> Result<()> {
-    match std::env::current_dir() {
-        Ok(d) if d.is_absolute() => Ok(()),
-        _ => Err(Error::field(
-            "process.cwd",
-            "the working directory is outside the container's root",
-        )),
-    }
+    user::assume_identity(p)
 }
 
 /// Blocks until `start` writes a byte into the exec FIFO.

@@ -156,3 +156,37 @@ pub fn set_no_new_privs() -> Result<()> {
         .map(drop)
         .ctx(|| "process.noNewPrivileges: prctl".into())
 }
+
+/// The last steps every container process takes, in runc's order: drop the
+/// bounding set while still root, switch user keeping permitted caps, set
+/// E/P/I and ambient, enter the cwd (refusing one outside the root), then
+/// no_new_privs. Shared by the init and exec'd processes.
+pub fn assume_identity(p: &Process) -> Result<()> {
+    if let Some(c) = p.capabilities() {
+        crate::capabilities::drop_bounding(c)?;
+    }
+    switch_user(p)?;
+    // Without a capabilities object the process keeps root's, as with runc.
+    if let Some(c) = p.capabilities() {
+        crate::capabilities::set_eip(c)?;
+        crate::capabilities::raise_ambient(c)?;
+    }
+    nix::unistd::chdir(p.cwd()).ctx(|| format!("process.cwd {}", p.cwd().display()))?;
+    check_cwd_inside()?;
+    if p.no_new_privileges() == Some(true) {
+        set_no_new_privs()?;
+    }
+    Ok(())
+}
+
+/// A cwd outside the root (e.g. through a leaked fd, CVE-2024-21626) reads
+/// back as "(unreachable)/..." or fails: refuse to run there.
+pub fn check_cwd_inside() -> Result<()> {
+    match std::env::current_dir() {
+        Ok(d) if d.is_absolute() => Ok(()),
+        _ => Err(Error::field(
+            "process.cwd",
+            "the working directory is outside the container's root",
+        )),
+    }
+}
