@@ -199,13 +199,11 @@ fn child_setup(
     user::apply_oom_score_adj(p)?;
     // runc's rule: without no_new_privs the filter needs CAP_SYS_ADMIN, so
     // it goes on before capabilities are dropped; otherwise last.
+    // As in the init: what a filter might forbid comes before an early load.
+    let program = user::lookup_program(p)?;
+    syscall::cloexec_from(3 + opts.preserve_fds).ctx(|| "close_range".into())?;
     crate::seccomp::load_at(filter, nnp, true, pid, || state.to_vec())?;
     user::assume_identity(p)?;
-    let program = Program::new(
-        p.args().as_deref().unwrap_or_default(),
-        p.env().as_deref().unwrap_or_default(),
-    )?;
-    syscall::cloexec_from(3 + opts.preserve_fds).ctx(|| "close_range".into())?;
     crate::seccomp::load_at(filter, nnp, false, pid, || state.to_vec())?;
     Ok(program)
 }

@@ -128,14 +128,13 @@ fn setup(a: &InitArgs) -> Result<(Program, Vec<u8>)> {
     let pid: i64 = host_pid.parse().unwrap_or(0);
     let nnp = process.no_new_privileges() == Some(true);
     let seccomp_state = || hook_state(a, &host_pid, "creating");
+    // Everything a filter might forbid happens before an early (no NNP)
+    // load: the program lookup (from the cwd, for "./prog") and close_range.
+    let program = user::lookup_program(process)?;
+    crate::syscall::cloexec_from(3 + a.preserve_fds).ctx(|| "close_range".into())?;
     apply_process(a, process, &|| {
         seccomp::load_at(a.seccomp, nnp, true, pid, seccomp_state)
     })?;
-    let program = Program::new(
-        process.args().as_deref().unwrap_or_default(),
-        process.env().as_deref().unwrap_or_default(),
-    )?;
-    crate::syscall::cloexec_from(3 + a.preserve_fds).ctx(|| "close_range".into())?;
     seccomp::load_at(a.seccomp, nnp, false, pid, seccomp_state)?;
     a.chan.send(&Msg::Ready)?;
     Ok((program, state))

@@ -171,8 +171,9 @@ pub fn assume_identity(p: &Process) -> Result<()> {
         crate::capabilities::set_eip(c)?;
         crate::capabilities::raise_ambient(c)?;
     }
+    // lookup_program checked this path from inside the root already, before
+    // any seccomp filter: some profiles forbid getcwd.
     nix::unistd::chdir(p.cwd()).ctx(|| format!("process.cwd {}", p.cwd().display()))?;
-    check_cwd_inside()?;
     if p.no_new_privileges() == Some(true) {
         set_no_new_privs()?;
     }
@@ -189,4 +190,18 @@ pub fn check_cwd_inside() -> Result<()> {
             "the working directory is outside the container's root",
         )),
     }
+}
+
+/// Finds args[0] (PATH from process.env) from the process's cwd, so that a
+/// missing program is a create-time error, as with runc.
+pub fn lookup_program(p: &Process) -> Result<super::exec::Program> {
+    // As root, before the user switch (the later chdir reports a bad cwd),
+    // and before any seccomp filter: refuse a cwd that leads outside.
+    if nix::unistd::chdir(p.cwd()).is_ok() {
+        check_cwd_inside()?;
+    }
+    super::exec::Program::new(
+        p.args().as_deref().unwrap_or_default(),
+        p.env().as_deref().unwrap_or_default(),
+    )
 }
