@@ -443,3 +443,22 @@ fn compiled_filter_is_cached_and_still_enforced() {
     assert_eq!(second["seccomp"], "2", "{}", brief(&second));
     assert_eq!(probe_errno(&second, 0), EPERM, "{}", brief(&second));
 }
+
+/// Without noNewPrivileges the filter is loaded before the user switch; a
+/// profile that forbids getcwd and close_range (as runtime-tools' default
+/// does for getcwd) must not break the runtime's own last steps.
+#[test]
+fn early_filter_forbidding_getcwd_and_close_range_still_starts() {
+    let mut c = Container::new("sc-early");
+    c.config["process"]["noNewPrivileges"] = json!(false);
+    seccomp(
+        &mut c,
+        allow_but(
+            json!([{"names": ["getcwd", "close_range"], "action": "SCMP_ACT_ERRNO", "errnoRet": 1}]),
+        ),
+    );
+    let r = c.check(&["syscall", "getcwd", "syscall", "getppid"]);
+    assert_eq!(r["seccomp"], "2", "{}", brief(&r));
+    assert_eq!(probe_errno(&r, 0), EPERM, "{}", probe(&r, 0));
+    assert_eq!(probe_errno(&r, 1), 0, "{}", probe(&r, 1));
+}
