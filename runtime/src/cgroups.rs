@@ -169,13 +169,7 @@ fn fill_cpuset(dir: &Path) -> Result<()> {
 pub fn apply(path: &Path, spec: &Spec) -> Result<()> {
     let m = manager(path)?;
     let mut resources = resources_with_devices(spec)?;
-    let huge = resources.hugepage_limits().clone().unwrap_or_default();
-    if !huge.is_empty() && !has_v1_hugetlb() {
-        if let Some(u) = hybrid_unified_dir(path) {
-            apply_unified_hugetlb(&u, &huge)?;
-            resources.set_hugepage_limits(None);
-        }
-    }
+    take_hybrid_hugetlb(path, &mut resources)?;
     let opt = ControllerOpt {
         resources: &resources,
         disable_oom_killer: resources
@@ -188,6 +182,20 @@ pub fn apply(path: &Path, spec: &Spec) -> Result<()> {
     };
     m.apply(&opt)
         .map_err(|e| Error::field(resource_field(&e.to_string()), e.to_string()))
+}
+
+/// On a hybrid host without a v1 hugetlb hierarchy, applies hugepageLimits
+/// on the unified mount and takes them out of what libcgroups gets.
+fn take_hybrid_hugetlb(path: &Path, resources: &mut LinuxResources) -> Result<()> {
+    let huge = resources.hugepage_limits().clone().unwrap_or_default();
+    if huge.is_empty() || has_v1_hugetlb() {
+        return Ok(());
+    }
+    if let Some(u) = hybrid_unified_dir(path) {
+        apply_unified_hugetlb(&u, &huge)?;
+        resources.set_hugepage_limits(None);
+    }
+    Ok(())
 }
 
 fn has_v1_hugetlb() -> bool {
@@ -387,6 +395,9 @@ pub fn is_frozen(state: &State) -> bool {
 /// name the field it came from.
 pub fn update(path: &Path, resources: &LinuxResources) -> std::result::Result<(), String> {
     let m = manager(path).map_err(|e| e.to_string())?;
+    let mut resources = resources.clone();
+    take_hybrid_hugetlb(path, &mut resources).map_err(|e| e.to_string())?;
+    let resources = &resources;
     // libcgroups rewrites memory.oom_control with every memory change: keep
     // what the container has.
     let disable_oom_killer = controller_dir(path, "memory")

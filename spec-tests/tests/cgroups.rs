@@ -182,6 +182,16 @@ fn hugepage_limits_apply_on_this_layout() {
             .join("hugetlb.2MB.max")
     };
     assert_eq!(read_trim(&file), "4194304");
+    // update reaches the same place.
+    let res = c.base().join("resources.json");
+    std::fs::write(
+        &res,
+        json!({"hugepageLimits": [{"pageSize": "2MB", "limit": 8388608}]}).to_string(),
+    )
+    .unwrap();
+    c.runtime(&["update", "--resources", res.to_str().unwrap(), &c.id])
+        .assert_ok();
+    assert_eq!(read_trim(&file), "8388608");
     c.delete(true).assert_ok();
     assert!(!file.parent().unwrap().exists(), "{} left", file.display());
 }
