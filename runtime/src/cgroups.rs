@@ -45,7 +45,10 @@ thread_local! {
 /// (this host keeps our shell in a memory cgroup of its own), relative paths
 /// start at the hierarchies' root instead.
 fn own_cgroup() -> PathBuf {
-    let text = std::fs::read_to_string("/proc/self/cgroup").unwrap_or_default();
+    own_cgroup_in(&std::fs::read_to_string("/proc/self/cgroup").unwrap_or_default())
+}
+
+fn own_cgroup_in(text: &str) -> PathBuf {
     let mut paths = text
         .lines()
         .filter_map(|l| l.splitn(3, ':').nth(2))
@@ -83,6 +86,10 @@ fn manager(path: &Path) -> Result<Rc<AnyCgroupManager>> {
 /// One read of mountinfo: this is on the hot path of create.
 pub fn v1_dirs(path: &Path) -> Option<Vec<PathBuf>> {
     let info = std::fs::read_to_string("/proc/self/mountinfo").ok()?;
+    v1_dirs_in(&info, path)
+}
+
+fn v1_dirs_in(info: &str, path: &Path) -> Option<Vec<PathBuf>> {
     let rel = path.strip_prefix("/").unwrap_or(path);
     let dirs: Vec<PathBuf> = info
         .lines()
@@ -192,7 +199,7 @@ fn take_hybrid_hugetlb(path: &Path, resources: &mut LinuxResources) -> Result<()
         return Ok(());
     }
     if let Some(u) = hybrid_unified_dir(path) {
-        apply_unified_hugetlb(&u, &huge)?;
+        apply_unified_hugetlb(Path::new("/sys/fs/cgroup/unified"), &u, &huge)?;
         resources.set_hugepage_limits(None);
     }
     Ok(())
@@ -204,8 +211,7 @@ fn has_v1_hugetlb() -> bool {
 
 /// hugetlb limits through cgroup2 on a hybrid host: enable the controller
 /// from the root down to the container's parent, then write each limit.
-fn apply_unified_hugetlb(dir: &Path, limits: &[LinuxHugepageLimit]) -> Result<()> {
-    let root = Path::new("/sys/fs/cgroup/unified");
+fn apply_unified_hugetlb(root: &Path, dir: &Path, limits: &[LinuxHugepageLimit]) -> Result<()> {
     let mut chain: Vec<&Path> = dir
         .ancestors()
         .skip(1)
@@ -447,4 +453,99 @@ pub fn oom_kills(path: &Path) -> Option<u64> {
         .find_map(|l| l.strip_prefix("oom_kill "))
         .and_then(|v| v.trim().parse().ok())
         .or(Some(0))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn v1_dirs_come_from_every_v1_mount_and_none_on_v2() {
+        let hybrid = "\
+25 24 0:22 / /sys/fs/cgroup ro,nosuid - tmpfs tmpfs ro,mode=755
+26 25 0:23 / /sys/fs/cgroup/unified rw - cgroup2 cgroup2 rw,nsdelegate
+27 25 0:24 / /sys/fs/cgroup/systemd rw - cgroup cgroup rw,name=systemd
+28 25 0:25 / /sys/fs/cgroup/cpu,cpuacct rw - cgroup cgroup rw,cpu,cpuacct
+29 25 0:26 / /sys/fs/cgroup/memory rw - cgroup cgroup rw,memory";
+        let dirs = v1_dirs_in(hybrid, Path::new("/berth/x")).unwrap();
+        assert_eq!(
+            dirs,
+            [
+                PathBuf::from("/sys/fs/cgroup/systemd/berth/x"),
+                PathBuf::from("/sys/fs/cgroup/cpu,cpuacct/berth/x"),
+                PathBuf::from("/sys/fs/cgroup/memory/berth/x"),
+            ]
+        );
+        let v2 = "25 24 0:22 / /sys/fs/cgroup rw - cgroup2 cgroup2 rw,nsdelegate";
+        assert!(v1_dirs_in(v2, Path::new("/x")).is_none());
+    }
+
+    #[test]
+    fn own_cgroup_only_when_hierarchies_agree() {
+        assert_eq!(
+            own_cgroup_in("0::/kubepods/pod1\n"),
+            PathBuf::from("/kubepods/pod1")
+        );
+        assert_eq!(
+            own_cgroup_in("2:cpu:/a\n1:memory:/a\n0::/a\n"),
+            PathBuf::from("/a")
+        );
+        assert_eq!(
+            own_cgroup_in("4:memory:/process_api/x\n3:pids:/\n0::/\n"),
+            PathBuf::from("/")
+        );
+    }
+
+    #[test]
+    fn resource_errors_name_the_field() {
+        assert_eq!(
+            resource_field("failed to write 63 to /sys/fs/cgroup/cpuset/b/cpuset.cpus"),
+            "linux.resources.cpu.cpus"
+        );
+        assert_eq!(
+            resource_field("write to .../memory.limit_in_bytes: busy"),
+            "linux.resources.memory.limit"
+        );
+        assert_eq!(resource_field("something else"), "linux.resources");
+    }
+
+    /// A fake cgroup2 tree: our hybrid hugetlb code enables the controller
+    /// in every ancestor's subtree_control and writes the limit file.
+    #[test]
+    fn unified_hugetlb_enables_the_chain_and_writes_limits() {
+        let root = std::env::temp_dir().join(format!("berth-cg2-{}", std::process::id()));
+        let dir = root.join("berth").join("c1");
+        std::fs::create_dir_all(&dir).unwrap();
+        for d in [&root, &root.join("berth")] {
+            std::fs::write(d.join("cgroup.subtree_control"), "").unwrap();
+        }
+        let limit: LinuxHugepageLimit =
+            serde_json::from_value(serde_json::json!({"pageSize": "2MB", "limit": 4194304}))
+                .unwrap();
+        apply_unified_hugetlb(&root, &dir, &[limit]).unwrap();
+        let read = |p: PathBuf| std::fs::read_to_string(p).unwrap();
+        assert_eq!(read(root.join("cgroup.subtree_control")), "+hugetlb");
+        assert_eq!(read(root.join("berth/cgroup.subtree_control")), "+hugetlb");
+        assert_eq!(read(dir.join("hugetlb.2MB.max")), "4194304");
+        std::fs::remove_dir_all(&root).unwrap();
+    }
+
+    #[test]
+    fn cpuset_is_filled_from_the_nearest_parent() {
+        let root = std::env::temp_dir().join(format!("berth-cpuset-{}", std::process::id()));
+        let leaf = root.join("cpuset").join("berth").join("c1");
+        std::fs::create_dir_all(&leaf).unwrap();
+        std::fs::write(root.join("cpuset/cpuset.cpus"), "0-3\n").unwrap();
+        std::fs::write(root.join("cpuset/cpuset.mems"), "0\n").unwrap();
+        for d in [root.join("cpuset/berth"), leaf.clone()] {
+            std::fs::write(d.join("cpuset.cpus"), "").unwrap();
+            std::fs::write(d.join("cpuset.mems"), "").unwrap();
+        }
+        fill_cpuset(&leaf).unwrap();
+        let read = |p: PathBuf| std::fs::read_to_string(p).unwrap();
+        assert_eq!(read(root.join("cpuset/berth/cpuset.cpus")), "0-3");
+        assert_eq!(read(leaf.join("cpuset.cpus")), "0-3");
+        assert_eq!(read(leaf.join("cpuset.mems")), "0");
+        std::fs::remove_dir_all(&root).unwrap();
+    }
 }
