@@ -847,3 +847,35 @@ pub fn read_or_empty(p: &Path) -> String {
     }
     s
 }
+
+/// True on a pure cgroup v2 host (no v1 memory hierarchy).
+pub fn cgroup_v2() -> bool {
+    !Path::new("/sys/fs/cgroup/memory").is_dir()
+}
+
+/// The host file of controller `ctrl` (its v1 hierarchy name) for cgroup
+/// `path`: `v1_file` in that hierarchy, or `v2_file` in the unified tree.
+pub fn cgroup_file(ctrl: &str, path: &str, v1_file: &str, v2_file: &str) -> PathBuf {
+    let rel = path.trim_start_matches('/');
+    if cgroup_v2() {
+        return Path::new("/sys/fs/cgroup").join(rel).join(v2_file);
+    }
+    let joined = Path::new("/sys/fs/cgroup").join(match ctrl {
+        "cpu" => "cpu,cpuacct",
+        other => other,
+    });
+    let base = if joined.is_dir() {
+        joined
+    } else {
+        Path::new("/sys/fs/cgroup").join(ctrl)
+    };
+    base.join(rel).join(v1_file)
+}
+
+/// A file's contents without surrounding whitespace; panics naming the file.
+pub fn read_trim(p: &Path) -> String {
+    std::fs::read_to_string(p)
+        .unwrap_or_else(|e| panic!("{}: {e}", p.display()))
+        .trim()
+        .to_string()
+}

@@ -4,41 +4,10 @@
 //! Works on v1 (hybrid) and v2 hosts: each check reads the file of the host's
 //! layout.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use serde_json::json;
 use spec_tests::*;
-
-fn v2() -> bool {
-    !Path::new("/sys/fs/cgroup/memory").is_dir()
-}
-
-/// The host file of controller `ctrl` (v1 hierarchy name) for cgroup `path`.
-fn host_file(ctrl: &str, path: &str, v1_file: &str, v2_file: &str) -> PathBuf {
-    let rel = path.trim_start_matches('/');
-    if v2() {
-        Path::new("/sys/fs/cgroup").join(rel).join(v2_file)
-    } else {
-        let dir = match ctrl {
-            "cpu" => "cpu,cpuacct",
-            other => other,
-        };
-        let base = Path::new("/sys/fs/cgroup").join(dir);
-        let base = if base.is_dir() {
-            base
-        } else {
-            Path::new("/sys/fs/cgroup").join(ctrl)
-        };
-        base.join(rel).join(v1_file)
-    }
-}
-
-fn read_trim(p: &Path) -> String {
-    std::fs::read_to_string(p)
-        .unwrap_or_else(|e| panic!("{}: {e}", p.display()))
-        .trim()
-        .to_string()
-}
 
 fn container_with_cgroup(name: &str) -> (Container, String) {
     let mut c = Container::new(name);
@@ -53,7 +22,7 @@ fn cgroup_exists_before_start_and_is_removed_by_delete() {
     c.args(&["/bin/true"]);
     c.create().assert_ok();
     let pid = c.state()["pid"].as_i64().unwrap();
-    let procs = host_file("pids", &path, "cgroup.procs", "cgroup.procs");
+    let procs = cgroup_file("pids", &path, "cgroup.procs", "cgroup.procs");
     let listed = read_trim(&procs);
     assert!(
         listed.lines().any(|l| l == pid.to_string()),
@@ -80,7 +49,7 @@ fn memory_pids_cpu_limits_reach_the_kernel() {
         "cpu": {"shares": 512, "quota": 50000, "period": 100000, "cpus": "0"}
     });
     // The container reads its own limits through the /sys/fs/cgroup mount.
-    let (mem_in, pids_in) = if v2() {
+    let (mem_in, pids_in) = if cgroup_v2() {
         ("/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/pids.max")
     } else {
         (
@@ -94,7 +63,7 @@ fn memory_pids_cpu_limits_reach_the_kernel() {
         &format!("cat {mem_in} {pids_in}; exec sleep 30"),
     ]);
     c.create().assert_ok();
-    let mem = read_trim(&host_file(
+    let mem = read_trim(&cgroup_file(
         "memory",
         &path,
         "memory.limit_in_bytes",
@@ -102,22 +71,25 @@ fn memory_pids_cpu_limits_reach_the_kernel() {
     ));
     assert_eq!(mem, "67108864");
     assert_eq!(
-        read_trim(&host_file("pids", &path, "pids.max", "pids.max")),
+        read_trim(&cgroup_file("pids", &path, "pids.max", "pids.max")),
         "42"
     );
     assert_eq!(
-        read_trim(&host_file("cpuset", &path, "cpuset.cpus", "cpuset.cpus")),
+        read_trim(&cgroup_file("cpuset", &path, "cpuset.cpus", "cpuset.cpus")),
         "0"
     );
-    if v2() {
+    if cgroup_v2() {
         assert_eq!(
-            read_trim(&host_file("cpu", &path, "", "cpu.max")),
+            read_trim(&cgroup_file("cpu", &path, "", "cpu.max")),
             "50000 100000"
         );
     } else {
-        assert_eq!(read_trim(&host_file("cpu", &path, "cpu.shares", "")), "512");
         assert_eq!(
-            read_trim(&host_file("cpu", &path, "cpu.cfs_quota_us", "")),
+            read_trim(&cgroup_file("cpu", &path, "cpu.shares", "")),
+            "512"
+        );
+        assert_eq!(
+            read_trim(&cgroup_file("cpu", &path, "cpu.cfs_quota_us", "")),
             "50000"
         );
     }
@@ -143,7 +115,7 @@ fn refused_limit_fails_create_and_leaves_nothing() {
     o.assert_fail();
     assert!(o.stderr.contains("linux.resources"), "{o}");
     assert!(!c.has_state_dir(), "state left: {:?}", c.state_entries());
-    let dir = host_file("cpuset", &path, "", "");
+    let dir = cgroup_file("cpuset", &path, "", "");
     assert!(!dir.exists(), "{} left", dir.display());
 }
 

@@ -3,36 +3,12 @@
 //! inside), events (stats JSON, an OOM event), kill --all.
 //! Works on v1 (hybrid) and v2 hosts: each check reads the host layout's file.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 use spec_tests::*;
-
-fn v2() -> bool {
-    !Path::new("/sys/fs/cgroup/memory").is_dir()
-}
-
-/// The host file of a controller for cgroup `path` (v1 hierarchy or v2 dir).
-fn host_file(ctrl: &str, path: &str, v1_file: &str, v2_file: &str) -> PathBuf {
-    let rel = path.trim_start_matches('/');
-    if v2() {
-        Path::new("/sys/fs/cgroup").join(rel).join(v2_file)
-    } else {
-        Path::new("/sys/fs/cgroup")
-            .join(ctrl)
-            .join(rel)
-            .join(v1_file)
-    }
-}
-
-fn read_trim(p: &Path) -> String {
-    std::fs::read_to_string(p)
-        .unwrap_or_else(|e| panic!("{}: {e}", p.display()))
-        .trim()
-        .to_string()
-}
 
 /// A container with its own absolute cgroupsPath and /out bound to its host dir.
 fn container(name: &str) -> (Container, String) {
@@ -93,7 +69,7 @@ fn pause_stops_progress_and_resume_restarts_it() {
     let (c, path) = counting("pause");
     c.runtime(&["pause", &c.id]).assert_ok();
     assert_eq!(c.state()["status"], "paused");
-    let freezer = host_file("freezer", &path, "freezer.state", "cgroup.freeze");
+    let freezer = cgroup_file("freezer", &path, "freezer.state", "cgroup.freeze");
     let f = read_trim(&freezer);
     assert!(f == "FROZEN" || f == "1", "freezer says {f:?}");
     let before = count(&c);
@@ -206,8 +182,11 @@ fn update_memory_and_pids_reach_the_cgroup() {
     let (c, path) = counting("update");
     c.runtime(&["update", &c.id, "--memory", "64m"]).assert_ok();
     let (v1f, v2f) = ("memory.limit_in_bytes", "memory.max");
-    assert_eq!(read_trim(&host_file("memory", &path, v1f, v2f)), "67108864");
-    let inside = if v2() {
+    assert_eq!(
+        read_trim(&cgroup_file("memory", &path, v1f, v2f)),
+        "67108864"
+    );
+    let inside = if cgroup_v2() {
         "/sys/fs/cgroup/memory.max"
     } else {
         "/sys/fs/cgroup/memory/memory.limit_in_bytes"
@@ -219,11 +198,14 @@ fn update_memory_and_pids_reach_the_cgroup() {
     c.runtime(&["update", &c.id, "--pids-limit", "10"])
         .assert_ok();
     assert_eq!(
-        read_trim(&host_file("pids", &path, "pids.max", "pids.max")),
+        read_trim(&cgroup_file("pids", &path, "pids.max", "pids.max")),
         "10"
     );
     // The memory limit was left alone by the pids update.
-    assert_eq!(read_trim(&host_file("memory", &path, v1f, v2f)), "67108864");
+    assert_eq!(
+        read_trim(&cgroup_file("memory", &path, v1f, v2f)),
+        "67108864"
+    );
 
     // A LinuxResources file.
     let res = c.host_dir().join("res.json");
@@ -231,7 +213,7 @@ fn update_memory_and_pids_reach_the_cgroup() {
     c.runtime(&["update", "--resources", res.to_str().unwrap(), &c.id])
         .assert_ok();
     assert_eq!(
-        read_trim(&host_file("pids", &path, "pids.max", "pids.max")),
+        read_trim(&cgroup_file("pids", &path, "pids.max", "pids.max")),
         "20"
     );
     assert_eq!(c.state()["status"], "running");
@@ -247,13 +229,13 @@ fn update_of_unknown_id_fails() {
 
 #[test]
 fn update_below_usage_fails_naming_the_field() {
-    if v2() {
+    if cgroup_v2() {
         // v2's memory.max reclaims and OOM-kills instead of refusing.
         eprintln!("skipped: only v1 refuses a limit below usage");
         return;
     }
     let (c, path) = counting("update-low");
-    let file = host_file("memory", &path, "memory.limit_in_bytes", "memory.max");
+    let file = cgroup_file("memory", &path, "memory.limit_in_bytes", "memory.max");
     let before = read_trim(&file);
     let o = c.runtime(&["update", &c.id, "--memory", "4k"]);
     o.assert_fail();
@@ -300,7 +282,7 @@ fn oom_kill_exits_137_and_events_reports_it() {
         "touch /out/ready; sleep 1; head -c 100000000 /dev/zero | tail -c 60000000 >/dev/null",
     ]);
     let mut mem = json!({"limit": 33554432});
-    if v2() || Path::new("/sys/fs/cgroup/memory/memory.memsw.limit_in_bytes").exists() {
+    if cgroup_v2() || Path::new("/sys/fs/cgroup/memory/memory.memsw.limit_in_bytes").exists() {
         // No swapping around the limit.
         mem["swap"] = json!(33554432);
     }
