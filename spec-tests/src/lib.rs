@@ -879,3 +879,35 @@ pub fn read_trim(p: &Path) -> String {
         .trim()
         .to_string()
 }
+
+/// Accepts one connection on `listener` and receives one message with an fd
+/// (SCM_RIGHTS): what the runtime sends to --console-socket and to a seccomp
+/// listenerPath. Returns the message bytes and the fd.
+pub fn accept_fd(listener: &std::os::unix::net::UnixListener) -> (Vec<u8>, OwnedFd) {
+    use std::os::fd::FromRawFd;
+    let (stream, _) = listener.accept().expect("the runtime never connected");
+    let mut data = vec![0u8; 65536];
+    let mut iov = libc::iovec {
+        iov_base: data.as_mut_ptr().cast(),
+        iov_len: data.len(),
+    };
+    // Room for one fd.
+    let mut cmsg = [0u64; 8];
+    // SAFETY: msghdr is plain data; every pointer refers to live local buffers.
+    unsafe {
+        let mut msg: libc::msghdr = std::mem::zeroed();
+        msg.msg_iov = &mut iov;
+        msg.msg_iovlen = 1;
+        msg.msg_control = cmsg.as_mut_ptr().cast();
+        msg.msg_controllen = std::mem::size_of_val(&cmsg) as _;
+        let n = libc::recvmsg(stream.as_raw_fd(), &mut msg, libc::MSG_CMSG_CLOEXEC);
+        assert!(n >= 0, "recvmsg: {}", std::io::Error::last_os_error());
+        let c = libc::CMSG_FIRSTHDR(&msg);
+        assert!(!c.is_null(), "no fd came with the message");
+        assert_eq!((*c).cmsg_level, libc::SOL_SOCKET);
+        assert_eq!((*c).cmsg_type, libc::SCM_RIGHTS);
+        let fd = std::ptr::read_unaligned(libc::CMSG_DATA(c) as *const i32);
+        data.truncate(n as usize);
+        (data, OwnedFd::from_raw_fd(fd))
+    }
+}

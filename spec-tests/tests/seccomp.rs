@@ -4,8 +4,6 @@
 
 use serde_json::{json, Value};
 use spec_tests::*;
-use std::os::fd::{FromRawFd, OwnedFd};
-use std::os::unix::io::AsRawFd;
 use std::os::unix::net::UnixListener;
 
 const EPERM: i64 = 1;
@@ -294,35 +292,6 @@ fn exec_gets_the_container_filter() {
     c.delete(true).assert_ok();
 }
 
-/// Accept one connection; return the JSON message and the fd sent with it.
-fn receive(listener: &UnixListener) -> (Value, OwnedFd) {
-    let (stream, _) = listener.accept().expect("runtime never connected");
-    let mut data = vec![0u8; 65536];
-    let mut iov = libc::iovec {
-        iov_base: data.as_mut_ptr().cast(),
-        iov_len: data.len(),
-    };
-    let mut cmsg = [0u64; 8];
-    // SAFETY: msghdr is plain data; every pointer refers to live local buffers.
-    unsafe {
-        let mut msg: libc::msghdr = std::mem::zeroed();
-        msg.msg_iov = &mut iov;
-        msg.msg_iovlen = 1;
-        msg.msg_control = cmsg.as_mut_ptr().cast();
-        msg.msg_controllen = std::mem::size_of_val(&cmsg) as _;
-        let n = libc::recvmsg(stream.as_raw_fd(), &mut msg, libc::MSG_CMSG_CLOEXEC);
-        assert!(n > 0, "recvmsg: {}", std::io::Error::last_os_error());
-        let c = libc::CMSG_FIRSTHDR(&msg);
-        assert!(!c.is_null(), "no fd with the message");
-        assert_eq!((*c).cmsg_type, libc::SCM_RIGHTS);
-        let fd = std::ptr::read_unaligned(libc::CMSG_DATA(c) as *const i32);
-        (
-            serde_json::from_slice(&data[..n as usize]).unwrap(),
-            OwnedFd::from_raw_fd(fd),
-        )
-    }
-}
-
 /// SCMP_ACT_NOTIFY: the notify fd and runc's container process state reach listenerPath;
 /// once the agent closes the fd, the notified syscall fails with ENOSYS.
 #[test]
@@ -336,7 +305,8 @@ fn notify_sends_the_listener_fd_and_state() {
     seccomp(&mut c, s);
     c.checker_args(&["syscall", "getcwd"]);
     let agent = std::thread::spawn(move || {
-        let (msg, fd) = receive(&listener);
+        let (data, fd) = accept_fd(&listener);
+        let msg: Value = serde_json::from_slice(&data).unwrap();
         drop(fd);
         msg
     });

@@ -3,40 +3,9 @@
 
 use serde_json::json;
 use spec_tests::*;
-use std::os::fd::{FromRawFd, OwnedFd};
 use std::os::unix::io::AsRawFd;
 use std::os::unix::net::UnixListener;
 use std::time::Duration;
-
-/// Accept one connection and receive one fd via SCM_RIGHTS.
-fn receive_fd(listener: &UnixListener) -> OwnedFd {
-    let (stream, _) = listener
-        .accept()
-        .expect("runtime never connected to the console socket");
-    let mut data = [0u8; 4096];
-    let mut iov = libc::iovec {
-        iov_base: data.as_mut_ptr().cast(),
-        iov_len: data.len(),
-    };
-    // room for one fd
-    let mut cmsg = [0u64; 8];
-    // SAFETY: msghdr is plain data; every pointer refers to live local buffers.
-    unsafe {
-        let mut msg: libc::msghdr = std::mem::zeroed();
-        msg.msg_iov = &mut iov;
-        msg.msg_iovlen = 1;
-        msg.msg_control = cmsg.as_mut_ptr().cast();
-        msg.msg_controllen = std::mem::size_of_val(&cmsg) as _;
-        let n = libc::recvmsg(stream.as_raw_fd(), &mut msg, libc::MSG_CMSG_CLOEXEC);
-        assert!(n >= 0, "recvmsg: {}", std::io::Error::last_os_error());
-        let c = libc::CMSG_FIRSTHDR(&msg);
-        assert!(!c.is_null(), "no control message on the console socket");
-        assert_eq!((*c).cmsg_level, libc::SOL_SOCKET);
-        assert_eq!((*c).cmsg_type, libc::SCM_RIGHTS);
-        let fd = std::ptr::read_unaligned(libc::CMSG_DATA(c) as *const i32);
-        OwnedFd::from_raw_fd(fd)
-    }
-}
 
 #[test]
 fn terminal_true_gives_the_process_a_tty() {
@@ -45,7 +14,7 @@ fn terminal_true_gives_the_process_a_tty() {
     c.checker_args(&["stat", "/dev/console", "read", "/proc/self/stat"]);
     let sock = c.host_dir().join("console.sock");
     let listener = UnixListener::bind(&sock).unwrap();
-    let receiver = std::thread::spawn(move || receive_fd(&listener));
+    let receiver = std::thread::spawn(move || accept_fd(&listener).1);
     c.create_with(
         &["--console-socket", sock.to_str().unwrap()],
         Spawn::default(),
