@@ -4,6 +4,7 @@
 //! while the init waits on the sync channel.
 
 use std::cell::RefCell;
+use std::os::fd::OwnedFd;
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
 
@@ -142,6 +143,53 @@ pub fn join(path: &Path, pid: i32) -> Result<()> {
     Ok(())
 }
 
+/// On a pure v2 host: makes the container's cgroup, enabling the host's
+/// controllers on the way down, and opens it for the init to be cloned
+/// straight into it (CLONE_INTO_CGROUP). None on v1 and hybrid hosts.
+pub fn prepare_v2(path: &Path) -> Result<Option<OwnedFd>> {
+    let root = Path::new("/sys/fs/cgroup");
+    let is_v2 = nix::sys::statfs::statfs(root)
+        .is_ok_and(|s| s.filesystem_type() == nix::sys::statfs::CGROUP2_SUPER_MAGIC);
+    if !is_v2 {
+        return Ok(None);
+    }
+    let ctx = |d: &Path, e: std::io::Error| Error::Cgroup(format!("create {}: {e}", d.display()));
+    let wanted = std::fs::read_to_string(root.join("cgroup.controllers")).unwrap_or_default();
+    let dir = root.join(path.strip_prefix("/").unwrap_or(path));
+    let mut cur = root.to_path_buf();
+    for part in dir.strip_prefix(root).unwrap_or(&dir).components() {
+        enable_controllers(&cur, &wanted);
+        cur.push(part);
+        match std::fs::create_dir(&cur) {
+            Err(e) if e.kind() != std::io::ErrorKind::AlreadyExists => return Err(ctx(&cur, e)),
+            _ => {}
+        }
+    }
+    let fd = std::fs::File::open(&dir).map_err(|e| ctx(&dir, e))?;
+    Ok(Some(fd.into()))
+}
+
+/// Enables in `dir`'s subtree_control each of `wanted` it lacks. Writing only
+/// what is missing matters: any write there re-applies the controllers and
+/// waits for an RCU grace period. Best effort, as libcgroups: a controller
+/// left off (a parent with processes of its own, a delegation boundary) makes
+/// the limit that needs it fail when applied, naming its field.
+fn enable_controllers(dir: &Path, wanted: &str) {
+    let file = dir.join("cgroup.subtree_control");
+    let have = std::fs::read_to_string(&file).unwrap_or_default();
+    let missing: Vec<String> = wanted
+        .split_whitespace()
+        .filter(|c| !have.split_whitespace().any(|h| h == *c))
+        .map(|c| format!("+{c}"))
+        .collect();
+    if missing.is_empty() || std::fs::write(&file, missing.join(" ")).is_ok() {
+        return;
+    }
+    for c in &missing {
+        let _ = std::fs::write(&file, c);
+    }
+}
+
 /// A new v1 cpuset cgroup starts with no cpus and mems, and refuses tasks:
 /// copy them down from the nearest parent that has them.
 fn fill_cpuset(dir: &Path) -> Result<()> {
@@ -187,8 +235,84 @@ pub fn apply(path: &Path, spec: &Spec) -> Result<()> {
         oom_score_adj: spec.process().as_ref().and_then(|p| p.oom_score_adj()),
         freezer_state: None,
     };
-    m.apply(&opt)
-        .map_err(|e| Error::field(resource_field(&e.to_string()), e.to_string()))
+    m.apply(&opt).map_err(|e| {
+        let msg = e.to_string();
+        Error::field(field_of(&resources, &msg), msg)
+    })
+}
+
+/// Fields one cgroup version can't hold fail here, before any cgroup is
+/// touched (libcgroups would skip them silently). `create` and `update`
+/// call it first.
+pub fn check_layout(resources: &LinuxResources, path: &Path) -> Result<()> {
+    let net = resources.network().as_ref();
+    let wants_net = net.is_some_and(|n| {
+        n.class_id().is_some() || n.priorities().as_ref().is_some_and(|p| !p.is_empty())
+    });
+    let wants_unified = resources.unified().as_ref().is_some_and(|u| !u.is_empty());
+    if !wants_net && !wants_unified {
+        return Ok(());
+    }
+    let v1 = v1_dirs(path).is_some();
+    check_unified(resources, v1)?;
+    if wants_net && !v1 {
+        return Err(Error::field(
+            "linux.resources.network",
+            "cgroup v2 has no net_cls/net_prio controller (classID and priorities are v1 only)",
+        ));
+    }
+    Ok(())
+}
+
+/// linux.resources.unified: cgroup v2 file names, written as given. A key
+/// must name a file of the container's own cgroup (libcgroups joins it to the
+/// path unchecked), and v1 hosts have no such files (runc refuses too).
+fn check_unified(resources: &LinuxResources, v1: bool) -> Result<()> {
+    let Some(unified) = resources.unified().as_ref().filter(|u| !u.is_empty()) else {
+        return Ok(());
+    };
+    let mut keys: Vec<&String> = unified.keys().collect();
+    keys.sort();
+    if let Some(bad) = keys.iter().find(|k| !is_cgroup_file_name(k)) {
+        return Err(Error::field(
+            format!("linux.resources.unified[{bad:?}]"),
+            "not a cgroup v2 file name (want <controller>.<file>, no '/')",
+        ));
+    }
+    if v1 {
+        return Err(Error::field(
+            "linux.resources.unified",
+            format!(
+                "{} (cgroup v2 files): this host's controllers are on cgroup v1",
+                keys.iter()
+                    .map(|k| k.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        ));
+    }
+    Ok(())
+}
+
+fn is_cgroup_file_name(k: &str) -> bool {
+    matches!(k.split_once('.'), Some((c, f)) if !c.is_empty() && !f.is_empty())
+        && k.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'_' || b == b'-')
+}
+
+/// The spec field behind libcgroups' error text: a unified key it names,
+/// else the field of the cgroup file it names.
+pub fn field_of(resources: &LinuxResources, msg: &str) -> String {
+    resources
+        .unified()
+        .iter()
+        .flatten()
+        .map(|(k, _)| k)
+        .find(|k| msg.contains(&format!("/{k}")))
+        .map_or_else(
+            || resource_field(msg).to_string(),
+            |k| format!("linux.resources.unified[{k:?}]"),
+        )
 }
 
 /// On a hybrid host without a v1 hugetlb hierarchy, applies hugepageLimits
@@ -254,6 +378,10 @@ fn resource_field(msg: &str) -> &'static str {
             "cpu.rt_",
             "linux.resources.cpu.realtimeRuntime/realtimePeriod",
         ),
+        (
+            "realtime",
+            "linux.resources.cpu.realtimeRuntime/realtimePeriod",
+        ),
         ("cpu.max", "linux.resources.cpu.quota/period"),
         ("cpu.weight", "linux.resources.cpu.shares"),
         ("memory.memsw", "linux.resources.memory.swap"),
@@ -261,6 +389,8 @@ fn resource_field(msg: &str) -> &'static str {
         ("memory.soft_limit", "linux.resources.memory.reservation"),
         ("memory.limit_in_bytes", "linux.resources.memory.limit"),
         ("memory.max", "linux.resources.memory.limit"),
+        ("memory.swap.max", "linux.resources.memory.swap"),
+        ("memory.low", "linux.resources.memory.reservation"),
         (
             "memory.oom_control",
             "linux.resources.memory.disableOOMKiller",
@@ -507,6 +637,49 @@ mod tests {
             "linux.resources.memory.limit"
         );
         assert_eq!(resource_field("something else"), "linux.resources");
+        assert_eq!(
+            resource_field("realtime is not supported on v2 yet"),
+            "linux.resources.cpu.realtimeRuntime/realtimePeriod"
+        );
+    }
+
+    fn with_unified(pairs: &[(&str, &str)]) -> LinuxResources {
+        serde_json::from_value(serde_json::json!({
+            "unified": pairs.iter().map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect::<std::collections::HashMap<_, _>>()
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn unified_keys_are_checked() {
+        let ok = with_unified(&[("memory.high", "1M"), ("io.bfq.weight", "50")]);
+        assert!(check_unified(&ok, false).is_ok());
+        let e = check_unified(&ok, true).unwrap_err().to_string();
+        assert!(
+            e.contains("linux.resources.unified") && e.contains("cgroup v1"),
+            "{e}"
+        );
+        for bad in ["../../etc/x", "memory", "a/b.c", ".max", "memory."] {
+            let e = check_unified(&with_unified(&[(bad, "1")]), false)
+                .unwrap_err()
+                .to_string();
+            assert!(e.contains(&format!("{bad:?}")), "{bad}: {e}");
+        }
+        assert!(check_unified(&LinuxResources::default(), true).is_ok());
+    }
+
+    #[test]
+    fn unified_errors_name_the_key() {
+        let r = with_unified(&[("memory.max", "x")]);
+        assert_eq!(
+            field_of(&r, "failed to write x to /sys/fs/cgroup/c/memory.max"),
+            "linux.resources.unified[\"memory.max\"]"
+        );
+        assert_eq!(
+            field_of(&r, "failed to write to /sys/fs/cgroup/c/pids.max"),
+            "linux.resources.pids.limit"
+        );
     }
 
     /// A fake cgroup2 tree: our hybrid hugetlb code enables the controller

@@ -64,31 +64,50 @@ fn join_netns_of_unshare_process_by_path() {
     assert_ne!(r["namespaces"]["net"], host_ns("net"));
 }
 
+/// A named network namespace at /run/netns/NAME, made by `ip netns add` as
+/// an admin does, or where iproute2 is missing by `unshare --net=FILE` (the
+/// same bind mount of an nsfs file).
 struct NetNs(String);
+impl NetNs {
+    fn add(name: &str) -> NetNs {
+        let ns = NetNs(name.to_string());
+        let ip = Command::new("ip").args(["netns", "add", name]).status();
+        if matches!(ip, Ok(s) if s.success()) {
+            return ns;
+        }
+        std::fs::create_dir_all("/run/netns").unwrap();
+        std::fs::write(ns.path(), "").unwrap();
+        let st = Command::new("unshare")
+            .arg(format!("--net={}", ns.path()))
+            .arg("true")
+            .status();
+        assert!(
+            matches!(st, Ok(s) if s.success()),
+            "neither `ip netns add {name}` ({ip:?}) nor `unshare --net={}` ({st:?}) worked",
+            ns.path()
+        );
+        ns
+    }
+
+    fn path(&self) -> String {
+        format!("/run/netns/{}", self.0)
+    }
+}
 impl Drop for NetNs {
     fn drop(&mut self) {
-        let _ = Command::new("ip")
-            .args(["netns", "delete", &self.0])
-            .status();
+        let _ = Command::new("umount").args(["-l", &self.path()]).status();
+        let _ = std::fs::remove_file(self.path());
     }
 }
 
 #[test]
 fn join_named_netns_from_ip_netns_add() {
-    let name = format!("berth-spec-{}", std::process::id());
-    let st = Command::new("ip").args(["netns", "add", &name]).status();
-    if !matches!(st, Ok(s) if s.success()) {
-        // `ip` is part of iproute2, present on every machine of ours; fail loudly if not.
-        panic!("`ip netns add {name}` failed: {st:?}");
-    }
-    let guard = NetNs(name.clone());
-    let path = format!("/var/run/netns/{name}");
-    let want = dev_ino(std::path::Path::new(&path)).1;
+    let ns = NetNs::add(&format!("berth-spec-{}", std::process::id()));
+    let want = dev_ino(std::path::Path::new(&ns.path())).1;
     let mut c = Container::new("ns-join-named");
-    c.set_namespace("network", Some(&path));
+    c.set_namespace("network", Some(&ns.path()));
     let r = c.check(&[]);
     assert_eq!(r["namespaces"]["net"], want);
-    drop(guard);
 }
 
 #[test]

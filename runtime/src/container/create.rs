@@ -3,7 +3,7 @@
 //! process is left behind.
 
 use std::fs::OpenOptions;
-use std::os::fd::OwnedFd;
+use std::os::fd::{AsFd, OwnedFd};
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
@@ -75,6 +75,9 @@ pub fn create(opts: CreateOpts) -> Result<Created> {
         rootfs::paths::check_sysctls(&sysctl.keys().collect::<Vec<_>>(), own)?;
     }
     let cgroup_path = cgroups::path_for(spec, &opts.id, opts.systemd_cgroup)?;
+    if let Some(r) = spec.linux().as_ref().and_then(|l| l.resources().as_ref()) {
+        cgroups::check_layout(r, &cgroup_path)?;
+    }
     if let Some(f) = &mut seccomp {
         f.connect()?;
     }
@@ -143,9 +146,26 @@ fn spawn(
     // The cgroup namespace is made by the init once it sits in its cgroup;
     // the time namespace was made above for our children.
     let flags = plan.new & !(libc::CLONE_NEWCGROUP | libc::CLONE_NEWTIME);
-    let pid = syscall::clone_fork(flags).ctx(|| "clone the container init".into())?;
+    // Pure v2: the init is born in its cgroup (see syscall::clone_into_cgroup).
+    let cg_fd = match &st.cgroup_path {
+        Some(p) => cgroups::prepare_v2(p)?,
+        None => None,
+    };
+    let mut joined = false;
+    let pid = match cg_fd
+        .as_ref()
+        .map(|fd| syscall::clone_into_cgroup(flags, fd.as_fd()))
+    {
+        Some(Ok(pid)) => {
+            joined = true;
+            pid
+        }
+        // Before Linux 5.7 (ENOSYS, E2BIG): clone, then join below.
+        _ => syscall::clone_fork(flags).ctx(|| "clone the container init".into())?,
+    };
     if pid == 0 {
         drop(parent);
+        drop(cg_fd);
         // The init must not hold the state lock while it waits for start.
         dir.forget_lock_in_child();
         let console = opts.console.as_ref().and_then(|c| c.try_clone().ok());
@@ -172,7 +192,8 @@ fn spawn(
     if plan.has_new(LinuxNamespaceType::User) {
         write_id_maps(bundle, pid)?;
     }
-    if let Some(p) = &st.cgroup_path {
+    drop(cg_fd);
+    if let Some(p) = st.cgroup_path.as_ref().filter(|_| !joined) {
         cgroups::join(p, pid)?;
     }
     crate::logging::step("cgroup joined");

@@ -76,6 +76,9 @@ pub fn update(root: &Path, id: &str, opts: &UpdateOpts) -> Result<()> {
         )));
     }
     for p in &parts {
+        cgroups::check_layout(&p.resources, cg)?;
+    }
+    for p in &parts {
         cgroups::update(cg, &p.resources).map_err(|e| refused(p, &e))?;
     }
     Ok(())
