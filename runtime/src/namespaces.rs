@@ -50,10 +50,6 @@ impl Plan {
                 }
             }
         }
-        // The user namespace must be joined first: it grants the rights to
-        // join the others.
-        plan.join
-            .sort_by_key(|(t, _, _)| *t != LinuxNamespaceType::User);
         Ok(plan)
     }
 
@@ -65,26 +61,35 @@ impl Plan {
         self.join.iter().any(|(jt, _, _)| *jt == t)
     }
 
-    /// Joins every listed namespace except pid and time (the parent joins
-    /// those, since they only apply to children).
+    /// Whether a helper must clone the init: a user namespace joined by path
+    /// must own the namespaces the container creates (Kubernetes' user
+    /// namespaces: a container joins its pod's), and clone makes them owned
+    /// by the caller's. The cgroup namespace is unshared by the init itself.
+    pub fn needs_helper(&self) -> bool {
+        self.joins(LinuxNamespaceType::User)
+            && self.new & !(libc::CLONE_NEWCGROUP | libc::CLONE_NEWTIME) != 0
+    }
+
+    /// Joins every listed namespace except pid and time (those apply to
+    /// children: `join_for_children`). The user namespace comes last: as host
+    /// root we may join any namespace, but once inside the container's user
+    /// namespace not those the host owns (a network namespace made by CNI).
     pub fn join_in_child(&self) -> Result<()> {
-        for (t, path, f) in &self.join {
-            if matches!(t, LinuxNamespaceType::Pid | LinuxNamespaceType::Time) {
-                continue;
-            }
-            crate::syscall::setns(f.as_fd(), flag(*t))
-                .ctx(|| format!("join {:?} namespace {}", t, path.display()))?;
-        }
-        Ok(())
+        self.join_where(|t| !matches!(t, LinuxNamespaceType::Pid | LinuxNamespaceType::Time))
     }
 
     /// Joins the pid and time namespaces for our children-to-be.
-    pub fn join_in_parent(&self) -> Result<()> {
-        for (t, path, f) in &self.join {
-            if matches!(t, LinuxNamespaceType::Pid | LinuxNamespaceType::Time) {
-                crate::syscall::setns(f.as_fd(), flag(*t))
-                    .ctx(|| format!("join {:?} namespace {}", t, path.display()))?;
-            }
+    pub fn join_for_children(&self) -> Result<()> {
+        self.join_where(|t| matches!(t, LinuxNamespaceType::Pid | LinuxNamespaceType::Time))
+    }
+
+    fn join_where(&self, pick: impl Fn(LinuxNamespaceType) -> bool) -> Result<()> {
+        let user_last = |t: &LinuxNamespaceType| *t == LinuxNamespaceType::User;
+        let mut todo: Vec<_> = self.join.iter().filter(|(t, _, _)| pick(*t)).collect();
+        todo.sort_by_key(|(t, _, _)| user_last(t));
+        for (t, path, f) in todo {
+            crate::syscall::setns(f.as_fd(), flag(*t))
+                .ctx(|| format!("join {:?} namespace {}", t, path.display()))?;
         }
         Ok(())
     }

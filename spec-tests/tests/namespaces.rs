@@ -159,3 +159,49 @@ fn pid_namespace_hides_host_processes() {
     );
     assert_eq!(probe(&r, 1)["exists"], true);
 }
+
+/// Kubernetes' user namespaces: a container joins its pod's user namespace
+/// by path and makes its own mount, pid and uts namespaces, which that user
+/// namespace must own (else the init, root there, can't mount its rootfs).
+#[test]
+fn join_user_namespace_by_path_and_create_the_rest() {
+    let mut pod = Container::new("ns-userjoin-pod");
+    pod.set_namespace("user", None);
+    pod.config["linux"]["uidMappings"] =
+        json!([{"containerID": 0, "hostID": 200000, "size": 65536}]);
+    pod.config["linux"]["gidMappings"] =
+        json!([{"containerID": 0, "hostID": 200000, "size": 65536}]);
+    pod.config["mounts"]
+        .as_array_mut()
+        .unwrap()
+        .retain(|m| m["type"] != "cgroup");
+    pod.args(&["/bin/sleep", "30"]);
+    pod.create().assert_ok();
+    let pod_pid = pod.state()["pid"].as_i64().unwrap();
+    let userns = format!("/proc/{pod_pid}/ns/user");
+    let want = dev_ino(std::path::Path::new(&userns)).1;
+
+    let mut c = Container::new("ns-userjoin");
+    c.set_namespace("user", Some(&userns));
+    c.config["hostname"] = json!("in-pod");
+    c.config["mounts"]
+        .as_array_mut()
+        .unwrap()
+        .retain(|m| m["type"] != "cgroup");
+    let r = c.check(&["read", "/proc/self/uid_map"]);
+    assert_eq!(r["namespaces"]["user"], want, "{}", brief(&r));
+    assert_eq!(r["uid"], 0);
+    assert_eq!(r["pid"], 1);
+    assert_eq!(r["hostname"], "in-pod");
+    for ns in ["mnt", "pid", "uts"] {
+        assert_ne!(r["namespaces"][ns], host_ns(ns), "{ns}");
+    }
+    let map: Vec<String> = probe(&r, 0)["content"]
+        .as_str()
+        .unwrap()
+        .split_whitespace()
+        .map(String::from)
+        .collect();
+    assert_eq!(map, ["0", "200000", "65536"]);
+    pod.delete(true).assert_ok();
+}

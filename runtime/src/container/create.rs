@@ -3,7 +3,7 @@
 //! process is left behind.
 
 use std::fs::OpenOptions;
-use std::os::fd::{AsFd, OwnedFd};
+use std::os::fd::OwnedFd;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
@@ -17,10 +17,11 @@ use crate::error::Context;
 use crate::hooks::{self, Kind};
 use crate::namespaces::Plan;
 use crate::process::channel::{self, Msg};
+use crate::process::clone;
 use crate::process::init::{self, InitArgs};
 use crate::spec::Bundle;
 use crate::state::{self, ContainerDir, State, Status};
-use crate::{cgroups, rootfs, syscall, Error, Result};
+use crate::{cgroups, rootfs, Error, Result};
 
 pub struct CreateOpts {
     pub root: PathBuf,
@@ -142,7 +143,6 @@ fn spawn(
         .into();
     let (parent, child) = channel::pair()?;
     setup_time_ns(bundle, plan)?;
-    plan.join_in_parent()?;
     // The cgroup namespace is made by the init once it sits in its cgroup;
     // the time namespace was made above for our children.
     let flags = plan.new & !(libc::CLONE_NEWCGROUP | libc::CLONE_NEWTIME);
@@ -151,18 +151,8 @@ fn spawn(
         Some(p) => cgroups::prepare_v2(p)?,
         None => None,
     };
-    let mut joined = false;
-    let pid = match cg_fd
-        .as_ref()
-        .map(|fd| syscall::clone_into_cgroup(flags, fd.as_fd()))
-    {
-        Some(Ok(pid)) => {
-            joined = true;
-            pid
-        }
-        // Before Linux 5.7 (ENOSYS, E2BIG): clone, then join below.
-        _ => syscall::clone_fork(flags).ctx(|| "clone the container init".into())?,
-    };
+    let cloned = clone::clone_init(plan, flags, cg_fd.as_ref())?;
+    let pid = cloned.pid;
     if pid == 0 {
         drop(parent);
         drop(cg_fd);
@@ -181,6 +171,7 @@ fn spawn(
             no_pivot: opts.no_pivot,
             no_new_keyring: opts.no_new_keyring,
             preserve_fds: opts.preserve_fds,
+            joined: cloned.joined,
         });
     }
     drop(child);
@@ -193,7 +184,7 @@ fn spawn(
         write_id_maps(bundle, pid)?;
     }
     drop(cg_fd);
-    if let Some(p) = st.cgroup_path.as_ref().filter(|_| !joined) {
+    if let Some(p) = st.cgroup_path.as_ref().filter(|_| !cloned.in_cgroup) {
         cgroups::join(p, pid)?;
     }
     crate::logging::step("cgroup joined");

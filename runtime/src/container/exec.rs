@@ -32,15 +32,16 @@ pub struct ExecOpts {
     pub ignore_paused: bool,
 }
 
-/// Namespaces in the order they are joined: user first (it grants the rights
-/// for the rest), mount last (it changes what paths mean).
+/// Namespaces in the order they are joined, the user namespace last: as host
+/// root we may join any namespace, but once inside the container's user
+/// namespace not those the host owns (a network namespace made by CNI).
 const NS: &[(&str, libc::c_int)] = &[
-    ("user", libc::CLONE_NEWUSER),
     ("ipc", libc::CLONE_NEWIPC),
     ("uts", libc::CLONE_NEWUTS),
     ("net", libc::CLONE_NEWNET),
     ("cgroup", libc::CLONE_NEWCGROUP),
     ("mnt", libc::CLONE_NEWNS),
+    ("user", libc::CLONE_NEWUSER),
 ];
 
 pub fn exec(mut opts: ExecOpts) -> Result<i32> {

@@ -36,6 +36,8 @@ pub struct InitArgs<'a> {
     pub no_pivot: bool,
     pub no_new_keyring: bool,
     pub preserve_fds: u32,
+    /// The namespaces to join were joined by the helper that cloned us.
+    pub joined: bool,
 }
 
 /// Never returns: execs the user's program or exits after reporting why not.
@@ -80,13 +82,15 @@ fn setup(a: &InitArgs) -> Result<(Program, Vec<u8>)> {
     let plan = a.plan;
     let in_userns = plan.has_new(LinuxNamespaceType::User) || plan.joins(LinuxNamespaceType::User);
     if plan.has_new(LinuxNamespaceType::User) {
-        // Become the namespace's root (uid 0 must be mapped).
-        nix::unistd::setresgid(0.into(), 0.into(), 0.into())
-            .ctx(|| "setresgid 0 in user namespace".into())?;
-        nix::unistd::setresuid(0.into(), 0.into(), 0.into())
-            .ctx(|| "setresuid 0 in user namespace".into())?;
+        become_userns_root()?;
     }
-    plan.join_in_child()?;
+    if !a.joined {
+        plan.join_in_child()?;
+    }
+    if plan.joins(LinuxNamespaceType::User) {
+        // Our host uid is not mapped there: files we made would fail EOVERFLOW.
+        become_userns_root()?;
+    }
     if plan.has_new(LinuxNamespaceType::Cgroup) {
         // Now that the parent has moved us into the container's cgroup, the
         // new namespace is rooted there.
@@ -138,6 +142,14 @@ fn setup(a: &InitArgs) -> Result<(Program, Vec<u8>)> {
     seccomp::load_at(a.seccomp, nnp, false, pid, seccomp_state)?;
     a.chan.send(&Msg::Ready)?;
     Ok((program, state))
+}
+
+/// Become the user namespace's root (uid and gid 0 must be mapped).
+fn become_userns_root() -> Result<()> {
+    nix::unistd::setresgid(0.into(), 0.into(), 0.into())
+        .ctx(|| "setresgid 0 in user namespace".into())?;
+    nix::unistd::setresuid(0.into(), 0.into(), 0.into())
+        .ctx(|| "setresuid 0 in user namespace".into())
 }
 
 fn set_names(a: &InitArgs) -> Result<()> {

@@ -2,6 +2,7 @@
 //! init it forks, the init itself, and the process attributes it applies.
 
 pub mod channel;
+pub mod clone;
 pub mod exec;
 pub mod init;
 pub mod user;
