@@ -3,6 +3,8 @@
 #   make demo      install what is missing, build, run a busybox container
 #   make test      install what is missing, build, lint, every test
 #   make bench     lifecycle benchmark against runc and crun
+#   make portable  the suite (+ runc, crun for bench) packed in build/portable, to run
+#                  on another host, a pure cgroup v2 one say: build/portable/run.sh
 #   make install   runtime, builder, shim into $(PREFIX)/bin
 #
 # Variables: PREFIX (/usr/local), DESTDIR, TEST_THREADS (2), N (bench runs, 50),
@@ -46,7 +48,8 @@ BINARIES := runtime builder shim
 DEB_PACKAGES := build-essential pkg-config libseccomp-dev libelf-dev zlib1g-dev busybox-static jq \
 	runc crun podman conmon containernetworking-plugins shellcheck ca-certificates curl
 
-SH_SCRIPTS := .ci/run bench/mkbundle.sh bench/lifecycle.sh spec-tests/integration/podman.sh
+SH_SCRIPTS := .ci/run bench/mkbundle.sh bench/lifecycle.sh spec-tests/integration/podman.sh \
+	spec-tests/portable.sh
 
 SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
 
@@ -55,7 +58,7 @@ SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
 .NOTPARALLEL:
 
 .PHONY: all deps deb-deps rust-deps build bundle demo test lint fmt-check clippy \
-	shellcheck cargo-test integration bench install uninstall clean
+	shellcheck cargo-test integration bench portable install uninstall clean
 
 all: build
 
@@ -136,6 +139,9 @@ integration: build
 bench: build
 	PROFILE=plain bench/lifecycle.sh
 	PROFILE=limits bench/lifecycle.sh
+
+portable: build
+	PEERS=1 spec-tests/portable.sh build/portable
 
 install: build
 	install -d $(DESTDIR)$(PREFIX)/bin
