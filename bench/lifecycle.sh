@@ -16,10 +16,13 @@
 # and each runtime's median relative to ours (to the first runtime listed when
 # ours is not built).
 #
-# Hybrid cgroup hosts (cgroup2 mounted at /sys/fs/cgroup/unified next to v1):
-# crun 1.8 refuses that layout, so the whole comparison runs in a private mount
-# namespace where /sys/fs/cgroup/unified is unmounted; every runtime sees the
-# same pure-v1 layout, the host's mounts are untouched.  Needs root.
+# The whole comparison runs in a private mount namespace, so the host's mounts
+# are untouched.  Hybrid cgroup hosts (cgroup2 at /sys/fs/cgroup/unified next
+# to v1): crun 1.8 refuses that layout, so /sys/fs/cgroup/unified is unmounted
+# there and every runtime sees the same pure-v1 layout.  Needs root.
+#
+# berth-ro (BERTH_RO=0 leaves it out): our binary again, installed on a
+# read-only bind mount, where it needs no CVE-2019-5736 re-exec per create.
 set -euo pipefail
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -29,13 +32,12 @@ if [[ $(id -u) -ne 0 ]]; then
     exit 1
 fi
 
-# Re-exec inside a private mount namespace without the hybrid cgroup2 mount.
-if [[ -z ${BERTH_BENCH_INNER:-} ]] && mountpoint -q /sys/fs/cgroup/unified 2>/dev/null; then
-    echo "lifecycle: hybrid cgroups; running in a private mount namespace without /sys/fs/cgroup/unified" >&2
-    # shellcheck disable=SC2016  # "$@" is for the inner sh
-    exec unshare -m --propagation private \
-        sh -c 'umount /sys/fs/cgroup/unified && exec "$@"' sh \
-        env BERTH_BENCH_INNER=1 "${BASH_SOURCE[0]}" "$@"
+if [[ -z ${BERTH_BENCH_INNER:-} ]]; then
+    exec unshare -m --propagation private env BERTH_BENCH_INNER=1 "${BASH_SOURCE[0]}" "$@"
+fi
+if mountpoint -q /sys/fs/cgroup/unified 2>/dev/null; then
+    echo "lifecycle: hybrid cgroups; /sys/fs/cgroup/unified unmounted in our private mount namespace" >&2
+    umount /sys/fs/cgroup/unified
 fi
 
 N=${N:-50}
@@ -61,6 +63,7 @@ else
     ours=${BERTH_RUNTIME:-$repo/target/release/runtime}
     if [[ -x $ours ]]; then
         add_runtime berth "$ours"
+        [[ ${BERTH_RO:-1} == 1 ]] && add_runtime berth-ro "$ours"
     else
         echo "lifecycle: skipping berth: $ours is not built (make build)" >&2
     fi
@@ -79,6 +82,16 @@ if ((n == 0)); then
 fi
 
 work=$(mktemp -d /tmp/berth-bench.XXXXXX)
+# berth-ro: a copy of our binary on a read-only bind mount.
+for ((i = 0; i < n; i++)); do
+    if [[ ${names[i]} == berth-ro ]]; then
+        mkdir "$work/ro"
+        cp "${paths[i]}" "$work/ro/runtime"
+        mount --bind "$work/ro" "$work/ro"
+        mount -o remount,bind,ro "$work/ro"
+        paths[i]=$work/ro/runtime
+    fi
+done
 cleanup() {
     local i
     for ((i = 0; i < n; i++)); do
@@ -87,6 +100,7 @@ cleanup() {
             "${paths[i]}" --root "$work/root-${names[i]}" delete --force "$id" >/dev/null 2>&1 || true
         done
     done
+    if mountpoint -q "$work/ro"; then umount "$work/ro"; fi
     rm -rf "$work"
 }
 trap cleanup EXIT

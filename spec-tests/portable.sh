@@ -68,7 +68,7 @@ cp "$d/busybox" /bin/busybox
 mkdir -p /usr/share/containers
 [[ -e /usr/share/containers/seccomp.json ]] || cp "$d/seccomp.json" /usr/share/containers/
 for p in ${PROFILES:-plain limits}; do
-    RUNTIMES="berth=$d/runtime runc=$d/peers/runc crun=$d/peers/crun" N=${N:-100} PROFILE=$p \
+    RUNTIMES="berth=$d/runtime berth-ro=$d/runtime runc=$d/peers/runc crun=$d/peers/crun" N=${N:-100} PROFILE=$p \
         "$d/bench/lifecycle.sh"
 done
 EOF

@@ -26,9 +26,14 @@
 //!    `F_SEAL_EXEC` where the kernel has it): a write through the magic link
 //!    fails with EPERM.
 //!
+//! A binary already on a read-only mount needs neither: a write through the
+//! magic link meets the mount's read-only flag (EROFS), and a container can't
+//! remount a mount of the host's namespace. Installing the runtime that way
+//! (`mount --bind -o ro`, a read-only /usr) saves the re-exec on every create.
+//!
 //! Whether the running binary is protected is read from the file itself, not
 //! from the environment: a memfd carrying the base seals, or a file on a
-//! read-only overlayfs. An environment marker only tells the re-executed
+//! read-only mount (ours: a read-only overlayfs). An environment marker only tells the re-executed
 //! process that it *should* be protected, so that a protection that did not
 //! take turns into an error instead of an exec loop; it is removed again
 //! before anything else runs.
@@ -76,6 +81,8 @@ pub enum Seal {
     Overlay,
     /// A memfd copy carrying the base seals.
     Memfd,
+    /// A file on some other read-only mount: installed that way.
+    ReadOnlyMount,
 }
 
 impl Seal {
@@ -83,6 +90,7 @@ impl Seal {
         match self {
             Seal::Overlay => "overlayfs",
             Seal::Memfd => "memfd",
+            Seal::ReadOnlyMount => "read-only mount",
         }
     }
 }
@@ -140,8 +148,14 @@ pub fn seal_of(fd: BorrowedFd<'_>) -> Option<Seal> {
     }
     let st = fstatfs(fd).ok()?;
     // f_flags holds both the mount's and the superblock's read-only bit.
-    let ro = st.f_flags as u64 & libc::ST_RDONLY != 0;
-    (st.f_type as i64 == OVERLAYFS_SUPER_MAGIC && ro).then_some(Seal::Overlay)
+    if st.f_flags as u64 & libc::ST_RDONLY == 0 {
+        return None;
+    }
+    Some(if st.f_type as i64 == OVERLAYFS_SUPER_MAGIC {
+        Seal::Overlay
+    } else {
+        Seal::ReadOnlyMount
+    })
 }
 
 /// The running binary through a fresh, detached, read-only overlayfs whose

@@ -12,7 +12,7 @@ use spec_tests::*;
 use std::fs::{self, File, OpenOptions};
 use std::io::ErrorKind;
 use std::os::fd::AsRawFd;
-use std::os::unix::fs::{FileExt, MetadataExt};
+use std::os::unix::fs::{FileExt, MetadataExt, OpenOptionsExt};
 
 const BASE_SEALS: libc::c_int =
     libc::F_SEAL_SEAL | libc::F_SEAL_SHRINK | libc::F_SEAL_GROW | libc::F_SEAL_WRITE;
@@ -111,4 +111,59 @@ fn created_init_inherits_no_sealing_descriptors() {
         leaked.is_empty(),
         "init {pid} holds sealing descriptors: {leaked:?}"
     );
+}
+
+/// A runtime installed on a read-only mount is protected as it is: no re-exec, and the
+/// created init's exe (that very file) refuses writes with EROFS. The mount is made in a
+/// private mount namespace, so nothing is left on the host.
+#[test]
+fn runtime_on_a_read_only_mount_is_not_re_executed() {
+    let _g = exclusive();
+    let mut c = Container::new("exeseal-ro");
+    c.args(&["/bin/true"]);
+    c.write_config();
+    let dir = c.host_dir().join("ro-bin");
+    fs::create_dir_all(&dir).unwrap();
+    let bin = dir.join("runtime");
+    fs::copy(runtime_bin(), &bin).unwrap();
+    let d = dir.to_str().unwrap();
+    let script = format!(
+        "mount --bind {d} {d} && mount -o remount,bind,ro {d} && \
+         exec {d}/runtime --debug --root {root} create --bundle {b} {id}",
+        root = c.state_root().display(),
+        b = c.bundle().display(),
+        id = c.id
+    );
+    let mut cmd = std::process::Command::new("unshare");
+    cmd.args(["-m", "--propagation", "private", "sh", "-c", &script]);
+    let o = c.exec_cmd(cmd, Spawn::default());
+    o.assert_ok();
+    assert!(
+        o.stderr
+            .contains("exeseal: running from a read-only mount binary"),
+        "{o}"
+    );
+    assert!(!o.stderr.contains("overlayfs binary"), "re-executed: {o}");
+    let pid = init_pid(&c.wait_status("created", 10));
+    let exe = format!("/proc/{pid}/exe");
+    assert_eq!(
+        dev_ino(std::path::Path::new(&exe)),
+        dev_ino(&bin),
+        "the init runs from the read-only binary itself"
+    );
+    // The CVE's attacker: hold the exe (O_PATH), wait until nothing executes it, then
+    // reopen it for writing. Before that the open fails ETXTBSY, which proves nothing.
+    let held = OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_PATH)
+        .open(&exe)
+        .unwrap_or_else(|e| panic!("O_PATH {exe}: {e}"));
+    c.start().assert_ok();
+    c.wait_status("stopped", 10);
+    let again = format!("/proc/self/fd/{}", held.as_raw_fd());
+    match OpenOptions::new().write(true).open(&again) {
+        Err(e) => assert_eq!(e.raw_os_error(), Some(libc::EROFS), "{exe}: {e}"),
+        Ok(_) => panic!("{exe} opened for writing once the init had exec'd"),
+    }
+    c.delete(true).assert_ok();
 }
