@@ -62,6 +62,9 @@ pub struct State {
     /// The init has its own pid namespace: killing it kills the container.
     #[serde(default)]
     pub own_pidns: bool,
+    /// linux.resources as `update` last left them (None: as config.json says).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resources: Option<oci_spec::runtime::LinuxResources>,
 }
 
 /// The JSON runc's `state` prints (the runtime-spec state plus runc's extras).

@@ -219,6 +219,35 @@ fn update_memory_and_pids_reach_the_cgroup() {
     assert_eq!(c.state()["status"], "running");
 }
 
+/// As runc: a refused group puts back what was written before it, and a successful
+/// update is what the next refusal goes back to.
+#[test]
+fn refused_update_rolls_back_to_the_last_accepted_values() {
+    let (c, path) = counting("update-rollback");
+    let mem = || {
+        read_trim(&cgroup_file(
+            "memory",
+            &path,
+            "memory.limit_in_bytes",
+            "memory.max",
+        ))
+    };
+    c.runtime(&["update", &c.id, "--memory", "64m"]).assert_ok();
+    let o = c.runtime(&["update", &c.id, "--memory", "128m", "--cpuset-cpus", "63"]);
+    o.assert_fail();
+    assert!(o.stderr.contains("--cpuset-cpus"), "{o}");
+    assert_eq!(mem(), "67108864", "memory not rolled back: {o}");
+    c.runtime(&["update", &c.id, "--memory", "96m"]).assert_ok();
+    let o = c.runtime(&["update", &c.id, "--memory", "200m", "--cpuset-cpus", "63"]);
+    o.assert_fail();
+    assert_eq!(
+        mem(),
+        "100663296",
+        "not rolled back to the recorded 96m: {o}"
+    );
+    assert_eq!(c.state()["status"], "running");
+}
+
 #[test]
 fn update_of_unknown_id_fails() {
     let (c, _path) = container("update-unknown");

@@ -95,6 +95,7 @@ pub fn create(opts: CreateOpts) -> Result<Created> {
         cgroup_path: Some(cgroup_path.clone()),
         poststop: Kind::Poststop.of(spec.hooks()),
         own_pidns: plan.has_new(LinuxNamespaceType::Pid),
+        resources: None,
     };
     match spawn(&opts, &bundle, &plan, seccomp.as_ref(), &dir, &mut st) {
         Ok(()) => Ok(Created {

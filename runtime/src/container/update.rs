@@ -3,11 +3,17 @@
 //! given are written, through libcgroups; each group of fields is applied on
 //! its own so that a refusal names the flag, memory first (the one the
 //! kernel refuses most), so that a refused memory value changes nothing.
+//!
+//! As runc does, a refusal puts the groups already written back to the values
+//! the container had (those it had: a field never set has no value to go back
+//! to), and a success records the merged resources in state.json, so the next
+//! update rolls back to them.
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use oci_spec::runtime::{LinuxBlockIo, LinuxCpu, LinuxPidsBuilder, LinuxResources};
+use serde_json::Value;
 
 use crate::state::Status;
 use crate::{cgroups, logging, Error, Result};
@@ -55,7 +61,7 @@ pub fn update(root: &Path, id: &str, opts: &UpdateOpts) -> Result<()> {
         }
     }
     let parts = parts(opts)?;
-    let (_dir, st, status) = super::load(root, id)?;
+    let (dir, mut st, status) = super::load(root, id)?;
     if !matches!(status, Status::Created | Status::Running | Status::Paused) {
         return Err(Error::BadState {
             id: id.to_string(),
@@ -78,10 +84,79 @@ pub fn update(root: &Path, id: &str, opts: &UpdateOpts) -> Result<()> {
     for p in &parts {
         cgroups::check_layout(&p.resources, cg)?;
     }
-    for p in &parts {
-        cgroups::update(cg, &p.resources).map_err(|e| refused(p, &e))?;
+    let before = match &st.resources {
+        Some(r) => to_json(r),
+        None => configured_resources(&st.bundle),
+    };
+    for (i, p) in parts.iter().enumerate() {
+        if let Err(e) = cgroups::update(cg, &p.resources) {
+            roll_back(cg, &before, &parts[..=i]);
+            return Err(refused(p, &e));
+        }
     }
-    Ok(())
+    let mut after = before;
+    for p in &parts {
+        merge(&mut after, to_json(&p.resources));
+    }
+    st.resources = Some(serde_json::from_value(after).map_err(|e| Error::Other(e.to_string()))?);
+    dir.save(&st)
+}
+
+fn to_json(r: &LinuxResources) -> Value {
+    serde_json::to_value(r).unwrap_or(Value::Null)
+}
+
+/// linux.resources of the bundle's config.json (for containers never updated).
+fn configured_resources(bundle: &Path) -> Value {
+    std::fs::read(bundle.join("config.json"))
+        .ok()
+        .and_then(|d| serde_json::from_slice::<Value>(&d).ok())
+        .and_then(|v| v.pointer("/linux/resources").cloned())
+        .unwrap_or(Value::Null)
+}
+
+/// Writes back, newest first, the values `before` holds for the fields the
+/// applied groups touched. Best effort: what can't be restored is a warning.
+fn roll_back(cg: &Path, before: &Value, applied: &[Part]) {
+    for p in applied.iter().rev() {
+        let Some(old) = restrict(before, &to_json(&p.resources)) else {
+            continue;
+        };
+        let restored = serde_json::from_value::<LinuxResources>(old)
+            .map_err(|e| e.to_string())
+            .and_then(|r| cgroups::update(cg, &r));
+        if let Err(e) = restored {
+            logging::warn(&format!("{}: could not restore the old value: {e}", p.name));
+        }
+    }
+}
+
+/// The parts of `old` at the paths `shape` has (objects recursed, anything
+/// else taken whole); None where `old` has nothing there.
+fn restrict(old: &Value, shape: &Value) -> Option<Value> {
+    match (old, shape) {
+        (Value::Object(o), Value::Object(s)) => {
+            let m: serde_json::Map<String, Value> = s
+                .iter()
+                .filter_map(|(k, sv)| Some((k.clone(), restrict(o.get(k)?, sv)?)))
+                .collect();
+            (!m.is_empty()).then_some(Value::Object(m))
+        }
+        (Value::Null, _) => None,
+        (o, _) => Some(o.clone()),
+    }
+}
+
+/// `new` over `into`: objects merged key by key, anything else replaced.
+fn merge(into: &mut Value, new: Value) {
+    match (into, new) {
+        (Value::Object(a), Value::Object(b)) => {
+            for (k, v) in b {
+                merge(a.entry(k).or_insert(Value::Null), v);
+            }
+        }
+        (slot, v) => *slot = v,
+    }
 }
 
 fn refused(p: &Part, err: &str) -> Error {
@@ -349,6 +424,39 @@ pub fn mem_bytes(flag: &str, v: &str) -> Result<i64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn roll_back_takes_old_values_of_touched_fields_only() {
+        let old = serde_json::json!({"memory": {"limit": 64, "swap": 128}, "pids": {"limit": 5}});
+        let shape = serde_json::json!({"memory": {"limit": 96, "reservation": 32}});
+        assert_eq!(
+            restrict(&old, &shape),
+            Some(serde_json::json!({"memory": {"limit": 64}}))
+        );
+        // Nothing there before: nothing to restore.
+        assert_eq!(
+            restrict(&old, &serde_json::json!({"cpu": {"shares": 2}})),
+            None
+        );
+        assert_eq!(restrict(&Value::Null, &shape), None);
+    }
+
+    #[test]
+    fn merge_records_new_values_over_old() {
+        let mut v = serde_json::json!({"memory": {"limit": 64, "swap": 128}, "pids": {"limit": 5}});
+        merge(
+            &mut v,
+            serde_json::json!({"memory": {"limit": 96}, "cpu": {"cpus": "0"}}),
+        );
+        assert_eq!(
+            v,
+            serde_json::json!({"memory": {"limit": 96, "swap": 128}, "pids": {"limit": 5},
+                "cpu": {"cpus": "0"}})
+        );
+        let mut none = Value::Null;
+        merge(&mut none, serde_json::json!({"pids": {"limit": 1}}));
+        assert_eq!(none, serde_json::json!({"pids": {"limit": 1}}));
+    }
 
     #[test]
     fn memory_sizes() {
