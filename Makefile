@@ -2,7 +2,7 @@
 #
 #   make demo      install what is missing, build, run a busybox container
 #   make test      install what is missing, build, lint, every test
-#   make bench     lifecycle benchmark against runc and crun
+#   make bench     lifecycle and exec benchmarks against runc and crun
 #   make portable  the suite (+ runc, crun for bench) packed in build/portable, to run
 #                  on another host, a pure cgroup v2 one say: build/portable/run.sh
 #   make install   runtime, builder, shim into $(PREFIX)/bin
@@ -48,8 +48,8 @@ BINARIES := runtime builder shim
 DEB_PACKAGES := build-essential pkg-config libseccomp-dev libelf-dev zlib1g-dev busybox-static jq \
 	runc crun podman conmon containernetworking-plugins shellcheck ca-certificates curl
 
-SH_SCRIPTS := .ci/run bench/mkbundle.sh bench/lifecycle.sh spec-tests/integration/podman.sh \
-	spec-tests/portable.sh
+SH_SCRIPTS := .ci/run bench/mkbundle.sh bench/lifecycle.sh bench/exec.sh bench/common.sh \
+	spec-tests/integration/podman.sh spec-tests/portable.sh
 
 SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
 
@@ -126,7 +126,7 @@ clippy:
 
 shellcheck:
 	@if command -v shellcheck >/dev/null; then \
-		shellcheck $(SH_SCRIPTS) && echo "shellcheck: clean"; \
+		shellcheck -x $(SH_SCRIPTS) && echo "shellcheck: clean"; \
 	else echo "shellcheck: not installed, skipped"; fi
 
 cargo-test: build
@@ -135,10 +135,12 @@ cargo-test: build
 integration: build
 	RUNTIME=$(BERTH_RUNTIME) spec-tests/integration/podman.sh
 
-# Both profiles: plain, then memory + pids limits + the default seccomp profile.
+# Both lifecycle profiles (plain, then memory + pids limits + the default
+# seccomp profile), then exec into a running container.
 bench: build
 	PROFILE=plain bench/lifecycle.sh
 	PROFILE=limits bench/lifecycle.sh
+	bench/exec.sh
 
 portable: build
 	PEERS=1 spec-tests/portable.sh build/portable

@@ -26,19 +26,10 @@
 set -euo pipefail
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-
-if [[ $(id -u) -ne 0 ]]; then
-    echo "lifecycle: must run as root" >&2
-    exit 1
-fi
-
-if [[ -z ${BERTH_BENCH_INNER:-} ]]; then
-    exec unshare -m --propagation private env BERTH_BENCH_INNER=1 "${BASH_SOURCE[0]}" "$@"
-fi
-if mountpoint -q /sys/fs/cgroup/unified 2>/dev/null; then
-    echo "lifecycle: hybrid cgroups; /sys/fs/cgroup/unified unmounted in our private mount namespace" >&2
-    umount /sys/fs/cgroup/unified
-fi
+me=lifecycle
+# shellcheck source=bench/common.sh
+. "$repo/bench/common.sh"
+bench_private_ns "$@"
 
 N=${N:-50}
 WARMUP=${WARMUP:-3}
@@ -47,51 +38,10 @@ if ! [[ $N =~ ^[0-9]+$ ]] || ((N < 1)); then
     exit 2
 fi
 
-# Runtimes: "name=path" pairs.
-names=() paths=()
-add_runtime() { names+=("$1"); paths+=("$2"); }
-if [[ -n ${RUNTIMES:-} ]]; then
-    for pair in $RUNTIMES; do
-        name=${pair%%=*} path=${pair#*=}
-        if ! [[ -x $path ]]; then
-            echo "lifecycle: $name: $path is not executable" >&2
-            exit 1
-        fi
-        add_runtime "$name" "$path"
-    done
-else
-    ours=${BERTH_RUNTIME:-$repo/target/release/runtime}
-    if [[ -x $ours ]]; then
-        add_runtime berth "$ours"
-        [[ ${BERTH_RO:-1} == 1 ]] && add_runtime berth-ro "$ours"
-    else
-        echo "lifecycle: skipping berth: $ours is not built (make build)" >&2
-    fi
-    for r in runc crun; do
-        if p=$(command -v "$r"); then
-            add_runtime "$r" "$p"
-        else
-            echo "lifecycle: skipping $r: not installed" >&2
-        fi
-    done
-fi
+bench_runtimes
 n=${#names[@]}
-if ((n == 0)); then
-    echo "lifecycle: no runtime to measure" >&2
-    exit 1
-fi
-
 work=$(mktemp -d /tmp/berth-bench.XXXXXX)
-# berth-ro: a copy of our binary on a read-only bind mount.
-for ((i = 0; i < n; i++)); do
-    if [[ ${names[i]} == berth-ro ]]; then
-        mkdir "$work/ro"
-        cp "${paths[i]}" "$work/ro/runtime"
-        mount --bind "$work/ro" "$work/ro"
-        mount -o remount,bind,ro "$work/ro"
-        paths[i]=$work/ro/runtime
-    fi
-done
+bench_ro_copy "$work"
 cleanup() {
     local i
     for ((i = 0; i < n; i++)); do
@@ -100,7 +50,7 @@ cleanup() {
             "${paths[i]}" --root "$work/root-${names[i]}" delete --force "$id" >/dev/null 2>&1 || true
         done
     done
-    if mountpoint -q "$work/ro"; then umount "$work/ro"; fi
+    bench_ro_cleanup "$work"
     rm -rf "$work"
 }
 trap cleanup EXIT
@@ -191,12 +141,6 @@ for ((round = 0; round < N; round++)); do
         run_once "$i" "$work/times-${names[i]}"
     done
 done
-
-# quantile FILE Q: the Q-quantile (0..1, nearest rank) of the µs values in FILE, in ms.
-quantile() {
-    sort -n "$1" | awk -v q="$2" '{ v[NR] = $1 }
-        END { r = int(q * (NR - 1) + 0.5) + 1; printf "%.2f", v[r] / 1000 }'
-}
 
 base=${names[0]}
 base_med=$(quantile "$work/times-$base" 0.5)

@@ -8,7 +8,7 @@
 #                                         # for bench/lifecycle.sh there
 # On the other host, as root:
 #   DIR/run.sh                            # every test file; TESTS="cgroups verbs" for some
-#   DIR/bench.sh                          # (PEERS=1) both lifecycle profiles, N=100
+#   DIR/bench.sh                          # (PEERS=1) both lifecycle profiles and exec, N=100
 set -euo pipefail
 
 [[ $# -eq 1 ]] || { echo "usage: $0 DIR" >&2; exit 2; }
@@ -53,7 +53,8 @@ chmod +x "$dir/run.sh"
 
 if [[ ${PEERS:-0} == 1 ]]; then
     mkdir -p "$dir/peers" "$dir/lib" "$dir/bench"
-    cp bench/lifecycle.sh bench/mkbundle.sh bench/seccomp-oci.py "$dir/bench/"
+    cp bench/lifecycle.sh bench/exec.sh bench/common.sh bench/mkbundle.sh bench/seccomp-oci.py \
+        "$dir/bench/"
     cp "$(command -v runc)" "$(command -v crun)" "$(command -v jq)" "$dir/peers/"
     for b in "$dir"/peers/*; do
         ldd "$b" | awk '/=> \// { print $3 }' | grep -v -e '/libc\.so' -e '/libm\.so' |
@@ -67,10 +68,11 @@ export LD_LIBRARY_PATH=$d/lib PATH=$d/peers:$PATH RUNTIME=$d/runtime
 cp "$d/busybox" /bin/busybox
 mkdir -p /usr/share/containers
 [[ -e /usr/share/containers/seccomp.json ]] || cp "$d/seccomp.json" /usr/share/containers/
+export RUNTIMES="berth=$d/runtime berth-ro=$d/runtime runc=$d/peers/runc crun=$d/peers/crun"
 for p in ${PROFILES:-plain limits}; do
-    RUNTIMES="berth=$d/runtime berth-ro=$d/runtime runc=$d/peers/runc crun=$d/peers/crun" N=${N:-100} PROFILE=$p \
-        "$d/bench/lifecycle.sh"
+    N=${N:-100} PROFILE=$p "$d/bench/lifecycle.sh"
 done
+N=${N:-100} "$d/bench/exec.sh"
 EOF
     chmod +x "$dir/bench.sh"
 fi

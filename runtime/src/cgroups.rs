@@ -148,9 +148,7 @@ pub fn join(path: &Path, pid: i32) -> Result<()> {
 /// straight into it (CLONE_INTO_CGROUP). None on v1 and hybrid hosts.
 pub fn prepare_v2(path: &Path) -> Result<Option<OwnedFd>> {
     let root = Path::new("/sys/fs/cgroup");
-    let is_v2 = nix::sys::statfs::statfs(root)
-        .is_ok_and(|s| s.filesystem_type() == nix::sys::statfs::CGROUP2_SUPER_MAGIC);
-    if !is_v2 {
+    if !pure_v2() {
         return Ok(None);
     }
     let ctx = |d: &Path, e: std::io::Error| Error::Cgroup(format!("create {}: {e}", d.display()));
@@ -167,6 +165,20 @@ pub fn prepare_v2(path: &Path) -> Result<Option<OwnedFd>> {
     }
     let fd = std::fs::File::open(&dir).map_err(|e| ctx(&dir, e))?;
     Ok(Some(fd.into()))
+}
+
+/// The container's existing cgroup opened for clone3 (`exec`), on pure v2.
+pub fn open_v2(path: &Path) -> Option<OwnedFd> {
+    let dir = Path::new("/sys/fs/cgroup").join(path.strip_prefix("/").unwrap_or(path));
+    pure_v2()
+        .then(|| std::fs::File::open(dir).ok())
+        .flatten()
+        .map(OwnedFd::from)
+}
+
+fn pure_v2() -> bool {
+    nix::sys::statfs::statfs("/sys/fs/cgroup")
+        .is_ok_and(|s| s.filesystem_type() == nix::sys::statfs::CGROUP2_SUPER_MAGIC)
 }
 
 /// Enables in `dir`'s subtree_control each of `wanted` it lacks. Writing only

@@ -14,6 +14,7 @@ use oci_spec::runtime::Process;
 
 use crate::error::Context;
 use crate::process::channel::{self, Channel, Msg};
+use crate::process::clone;
 use crate::process::exec::Program;
 use crate::process::user;
 use crate::state::{self, Status};
@@ -105,9 +106,12 @@ pub fn exec(mut opts: ExecOpts) -> Result<i32> {
         }
     }
     let (parent, child) = channel::pair()?;
-    let pid = syscall::clone_fork(0).ctx(|| "fork the exec process".into())?;
+    // Pure v2: born in the container's cgroup, no migration to wait for.
+    let cg_fd = st.cgroup_path.as_deref().and_then(cgroups::open_v2);
+    let (pid, in_cgroup) = clone::clone_one(0, cg_fd.as_ref())?;
     if pid == 0 {
         drop(parent);
+        drop(cg_fd);
         let sc = seccomp.as_ref().map(|f| (f, container_state.as_slice()));
         let err = match child_setup(&opts, &joins, &child, sc) {
             Ok(program) => program.exec(),
@@ -119,7 +123,7 @@ pub fn exec(mut opts: ExecOpts) -> Result<i32> {
     }
     drop(child);
     let started = (|| -> Result<()> {
-        if let Some(cg) = &st.cgroup_path {
+        if let Some(cg) = st.cgroup_path.as_ref().filter(|_| !in_cgroup) {
             cgroups::add(cg, pid)?;
         }
         parent.go(&pid.to_string())?;

@@ -37,14 +37,16 @@ pub fn clone_init(plan: &Plan, flags: libc::c_int, cgroup: Option<&OwnedFd>) -> 
     })
 }
 
-fn clone_one(flags: libc::c_int, cgroup: Option<&OwnedFd>) -> Result<(libc::pid_t, bool)> {
+/// Clones with `flags`, into `cgroup` where given and the kernel can; says
+/// whether the child was born in it.
+pub fn clone_one(flags: libc::c_int, cgroup: Option<&OwnedFd>) -> Result<(libc::pid_t, bool)> {
     if let Some(fd) = cgroup {
         // Before Linux 5.7 (ENOSYS, E2BIG): clone, and the caller joins.
         if let Ok(pid) = syscall::clone_into_cgroup(flags, fd.as_fd()) {
             return Ok((pid, true));
         }
     }
-    let pid = syscall::clone_fork(flags).ctx(|| "clone the container init".into())?;
+    let pid = syscall::clone_fork(flags).ctx(|| "clone a container process".into())?;
     Ok((pid, false))
 }
 
