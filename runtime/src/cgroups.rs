@@ -23,6 +23,16 @@ use crate::{Error, Result};
 /// The cgroup path for a container: config's cgroupsPath, or /berth/<id>.
 pub fn path_for(spec: &Spec, id: &str, systemd: bool) -> Result<PathBuf> {
     let given = spec.linux().as_ref().and_then(|l| l.cgroups_path().clone());
+    // Every hierarchy's root is joined to it: ".." would reach outside.
+    if let Some(p) = given.as_ref().filter(|p| {
+        p.components()
+            .any(|c| matches!(c, std::path::Component::ParentDir))
+    }) {
+        return Err(Error::field(
+            "linux.cgroupsPath",
+            format!("{}: \"..\" is not allowed", p.display()),
+        ));
+    }
     match given {
         Some(p) if systemd && !p.is_absolute() => Err(Error::field(
             "linux.cgroupsPath",
@@ -320,7 +330,7 @@ pub fn field_of(resources: &LinuxResources, msg: &str) -> String {
         .iter()
         .flatten()
         .map(|(k, _)| k)
-        .find(|k| msg.contains(&format!("/{k}")))
+        .find(|k| names_file(msg, k))
         .map_or_else(
             || resource_field(msg).to_string(),
             |k| format!("linux.resources.unified[{k:?}]"),
@@ -376,6 +386,17 @@ fn apply_unified_hugetlb(root: &Path, dir: &Path, limits: &[LinuxHugepageLimit])
         })?;
     }
     Ok(())
+}
+
+/// Whether `msg` holds a path ending in the file `name` (not `name.more`).
+fn names_file(msg: &str, name: &str) -> bool {
+    let pat = format!("/{name}");
+    msg.match_indices(&pat).any(|(i, _)| {
+        msg[i + pat.len()..]
+            .chars()
+            .next()
+            .is_none_or(|c| !(c.is_ascii_alphanumeric() || c == '.' || c == '_' || c == '-'))
+    })
 }
 
 /// Names the spec field behind a cgroup file in libcgroups' error text.
@@ -691,6 +712,15 @@ mod tests {
         assert_eq!(
             field_of(&r, "failed to write to /sys/fs/cgroup/c/pids.max"),
             "linux.resources.pids.limit"
+        );
+        // A key that is a prefix of the file named is not that file.
+        let r = with_unified(&[("cpu.max", "1"), ("cpu.max.burst", "x")]);
+        assert_eq!(
+            field_of(
+                &r,
+                "failed to write x to /sys/fs/cgroup/c/cpu.max.burst: bad"
+            ),
+            "linux.resources.unified[\"cpu.max.burst\"]"
         );
     }
 

@@ -26,10 +26,15 @@
 //!    `F_SEAL_EXEC` where the kernel has it): a write through the magic link
 //!    fails with EPERM.
 //!
-//! A binary already on a read-only mount needs neither: a write through the
-//! magic link meets the mount's read-only flag (EROFS), and a container can't
-//! remount a mount of the host's namespace. Installing the runtime that way
-//! (`mount --bind -o ro`, a read-only /usr) saves the re-exec on every create.
+//! A binary installed where it can't be written needs neither, and saves the
+//! re-exec on every create and exec: on a filesystem that has no writable mode
+//! (squashfs, erofs, iso9660, cramfs), or on a read-only bind mount of a
+//! writable filesystem. A write through the magic link then meets EROFS, and
+//! a container can't remount a mount of the host's namespace. A read-only
+//! superblock of a writable kind (an ext4 root mounted ro) is not enough: an
+//! attacker can hold an O_PATH fd to the binary until the host remounts its
+//! root read-write for maintenance. Likewise an overlayfs counts only when it
+//! is ours (an upper layer makes one remountable).
 //!
 //! Whether the running binary is protected is read from the file itself, not
 //! from the environment: a memfd carrying the base seals, or a file on a
@@ -102,7 +107,9 @@ pub fn ensure_sealed() -> Result<()> {
     let exe = open_cloexec(c"/proc/self/exe", libc::O_RDONLY)
         .map_err(|e| Error::sys("exeseal: open /proc/self/exe", e))?;
     let expected = std::env::var_os(MARKER);
-    if let Some(seal) = seal_of(exe.as_fd()) {
+    // Only our own overlay is known to be lower-only.
+    let trusted = seal_of(exe.as_fd()).filter(|s| *s != Seal::Overlay || expected.is_some());
+    if let Some(seal) = trusted {
         if expected.is_some() {
             // Single-threaded here: nothing reads the environment concurrently.
             std::env::remove_var(MARKER);
@@ -151,10 +158,50 @@ pub fn seal_of(fd: BorrowedFd<'_>) -> Option<Seal> {
     if st.f_flags as u64 & libc::ST_RDONLY == 0 {
         return None;
     }
-    Some(if st.f_type as i64 == OVERLAYFS_SUPER_MAGIC {
-        Seal::Overlay
-    } else {
-        Seal::ReadOnlyMount
+    let fs = st.f_type as i64;
+    if fs == OVERLAYFS_SUPER_MAGIC {
+        return Some(Seal::Overlay);
+    }
+    if IMMUTABLE_FS.contains(&fs) {
+        return Some(Seal::ReadOnlyMount);
+    }
+    let info = std::fs::read_to_string("/proc/self/mountinfo").ok()?;
+    ro_mount_of_rw_super(&info, mount_id(fd)?).then_some(Seal::ReadOnlyMount)
+}
+
+/// squashfs, erofs, iso9660, cramfs: no read-write mode to remount into.
+const IMMUTABLE_FS: &[i64] = &[0x7371_7368, 0xE0F5_E1E2, 0x9660, 0x28cd_3d45];
+
+/// The id of the mount `fd` was opened through (statx STATX_MNT_ID).
+fn mount_id(fd: BorrowedFd<'_>) -> Option<u64> {
+    const STATX_MNT_ID: libc::c_uint = 0x1000;
+    // SAFETY: struct statx is plain data: all zeroes is a valid value.
+    let mut stx: libc::statx = unsafe { std::mem::zeroed() };
+    // SAFETY: statx with AT_EMPTY_PATH on a valid fd only fills `stx`.
+    let r = unsafe {
+        libc::statx(
+            fd.as_raw_fd(),
+            c"".as_ptr(),
+            libc::AT_EMPTY_PATH,
+            STATX_MNT_ID,
+            &mut stx,
+        )
+    };
+    (r == 0 && stx.stx_mask & STATX_MNT_ID != 0).then_some(stx.stx_mnt_id)
+}
+
+/// Whether mount `id` in `mountinfo` is read-only over a read-write
+/// superblock: a read-only bind mount, writable again only by a remount of
+/// that very mount.
+fn ro_mount_of_rw_super(mountinfo: &str, id: u64) -> bool {
+    mountinfo.lines().any(|l| {
+        let Some((pre, post)) = l.split_once(" - ") else {
+            return false;
+        };
+        let mut f = pre.split(' ');
+        let is_id = f.next().and_then(|x| x.parse::<u64>().ok()) == Some(id);
+        let has = |opts: Option<&str>, o: &str| opts.is_some_and(|v| v.split(',').any(|x| x == o));
+        is_id && has(f.nth(4), "ro") && has(post.split(' ').nth(2), "rw")
     })
 }
 
@@ -520,6 +567,23 @@ mod tests {
     }
 
     #[test]
+    fn read_only_bind_mounts_count_and_read_only_superblocks_do_not() {
+        let info = "\
+22 1 254:0 / / ro,relatime shared:1 - ext4 /dev/vda rw\n\
+23 22 254:0 /usr/bin /opt/bin ro,nosuid master:2 - ext4 /dev/vda rw,errors=remount-ro\n\
+24 22 254:1 / /ro-root ro,relatime - ext4 /dev/vdb ro\n\
+25 22 0:5 / /rw rw - tmpfs tmpfs rw\n";
+        assert!(ro_mount_of_rw_super(info, 22));
+        assert!(ro_mount_of_rw_super(info, 23));
+        assert!(
+            !ro_mount_of_rw_super(info, 24),
+            "a ro superblock can be remounted rw"
+        );
+        assert!(!ro_mount_of_rw_super(info, 25));
+        assert!(!ro_mount_of_rw_super(info, 99));
+    }
+
+    #[test]
     fn lowerdir_escaping() {
         assert_eq!(escape_lowerdir(b"/usr/bin"), b"/usr/bin");
         assert_eq!(escape_lowerdir(b"/a:b\\c"), b"/a\\:b\\\\c");
@@ -537,7 +601,7 @@ mod tests {
         let f = std::fs::File::open("/proc/self/exe").unwrap();
         let on_tmp = f.metadata().unwrap();
         assert_eq!(on_tmp.len(), fstat(copy.as_fd()).unwrap().st_size as u64);
-        // Unless the test binary itself sits on a read-only overlay.
+        // Unless the test binary itself sits on a read-only mount.
         if fstatfs(f.as_fd()).unwrap().f_type as i64 != OVERLAYFS_SUPER_MAGIC {
             assert_eq!(seal_of(f.as_fd()), None);
         }

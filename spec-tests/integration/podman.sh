@@ -111,6 +111,8 @@ cleanup() {
     return 0
 }
 trap cleanup EXIT
+# conmon writes files (an "oom" marker, say) into the directory it starts in.
+cd "$tmp" || exit 1
 
 echo "podman integration test: runtime $RUNTIME, $(podman --version)"
 

@@ -217,6 +217,18 @@ fn invalid_mount_type_or_bad_namespace_type() {
     assert!(o.stderr.contains("bogusns"), "{o}");
 }
 
+/// cgroupsPath is joined to every hierarchy's root: ".." must not climb out of it.
+#[test]
+fn cgroups_path_with_dot_dot_names_the_field() {
+    let mut c = Container::new("bad-cgpath");
+    let escape = format!("/../../../tmp/berth-escape-{}", c.id);
+    c.config["linux"]["cgroupsPath"] = json!(escape);
+    let o = c.run();
+    assert_rejected(&c, &o);
+    assert!(o.stderr.contains("linux.cgroupsPath"), "{o}");
+    assert!(!std::path::Path::new(&format!("/tmp/berth-escape-{}", c.id)).exists());
+}
+
 /// Where the container's cgroup shows on this host (v1: the pids hierarchy).
 fn cgroup_dir(path: &str) -> std::path::PathBuf {
     let v1 = std::path::Path::new("/sys/fs/cgroup/pids");

@@ -167,3 +167,35 @@ fn runtime_on_a_read_only_mount_is_not_re_executed() {
     }
     c.delete(true).assert_ok();
 }
+
+/// A read-only superblock of a writable filesystem is not protection: the host may remount
+/// it read-write later while a container holds the binary open (O_PATH). The runtime must
+/// re-execute from its own overlay there.
+#[test]
+fn runtime_on_a_read_only_superblock_is_still_re_executed() {
+    let _g = exclusive();
+    let mut c = Container::new("exeseal-rosb");
+    c.args(&["/bin/true"]);
+    c.write_config();
+    let dir = c.host_dir().join("rosb-bin");
+    fs::create_dir_all(&dir).unwrap();
+    let d = dir.to_str().unwrap();
+    let script = format!(
+        "mount -t tmpfs tmpfs {d} && cp {bin} {d}/runtime && mount -o remount,ro {d} && \
+         exec {d}/runtime --debug --root {root} run --bundle {b} {id}",
+        bin = runtime_bin().display(),
+        root = c.state_root().display(),
+        b = c.bundle().display(),
+        id = c.id
+    );
+    let mut cmd = std::process::Command::new("unshare");
+    cmd.args(["-m", "--propagation", "private", "sh", "-c", &script]);
+    let o = c.exec_cmd(cmd, Spawn::default());
+    o.assert_ok();
+    assert!(
+        o.stderr
+            .contains("exeseal: running from a overlayfs binary"),
+        "{o}"
+    );
+    assert!(!o.stderr.contains("read-only mount binary"), "{o}");
+}

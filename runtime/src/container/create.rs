@@ -95,7 +95,8 @@ pub fn create(opts: CreateOpts) -> Result<Created> {
         cgroup_path: Some(cgroup_path.clone()),
         poststop: Kind::Poststop.of(spec.hooks()),
         own_pidns: plan.has_new(LinuxNamespaceType::Pid),
-        resources: None,
+        // What `update` rolls back to, as created (config.json may change).
+        resources: spec.linux().as_ref().and_then(|l| l.resources().clone()),
     };
     match spawn(&opts, &bundle, &plan, seccomp.as_ref(), &dir, &mut st) {
         Ok(()) => Ok(Created {

@@ -6,7 +6,9 @@ use std::fs::File;
 use std::io::{Read, Write};
 use std::os::fd::{AsFd, OwnedFd};
 
+use nix::errno::Errno;
 use nix::fcntl::OFlag;
+use nix::sys::signal::Signal;
 use nix::sys::wait::waitpid;
 use nix::unistd::Pid;
 
@@ -41,9 +43,12 @@ pub fn clone_init(plan: &Plan, flags: libc::c_int, cgroup: Option<&OwnedFd>) -> 
 /// whether the child was born in it.
 pub fn clone_one(flags: libc::c_int, cgroup: Option<&OwnedFd>) -> Result<(libc::pid_t, bool)> {
     if let Some(fd) = cgroup {
-        // Before Linux 5.7 (ENOSYS, E2BIG): clone, and the caller joins.
-        if let Ok(pid) = syscall::clone_into_cgroup(flags, fd.as_fd()) {
-            return Ok((pid, true));
+        match syscall::clone_into_cgroup(flags, fd.as_fd()) {
+            Ok(pid) => return Ok((pid, true)),
+            // Before Linux 5.7 (no clone3, or no CLONE_INTO_CGROUP): clone, and
+            // the caller joins. Anything else (EAGAIN at pids.max) is the answer.
+            Err(Errno::ENOSYS | Errno::E2BIG | Errno::EINVAL) => {}
+            Err(e) => return Err(Error::sys("clone into the container's cgroup", e)),
         }
     }
     let pid = syscall::clone_fork(flags).ctx(|| "clone a container process".into())?;
@@ -58,6 +63,14 @@ pub fn clone_one(flags: libc::c_int, cgroup: Option<&OwnedFd>) -> Result<(libc::
 /// the one we need.
 fn via_helper(plan: &Plan, flags: libc::c_int, cgroup: Option<&OwnedFd>) -> Result<Cloned> {
     nix::sys::prctl::set_child_subreaper(true).ctx(|| "become child subreaper".into())?;
+    let cloned = helper_clones(plan, flags, cgroup);
+    // The init is ours by now (reparented when the helper exited): adopt no
+    // more. (Not inherited: a no-op in the init.)
+    let _ = nix::sys::prctl::set_child_subreaper(false);
+    cloned
+}
+
+fn helper_clones(plan: &Plan, flags: libc::c_int, cgroup: Option<&OwnedFd>) -> Result<Cloned> {
     let (r, w) = nix::unistd::pipe2(OFlag::O_CLOEXEC).ctx(|| "helper pipe".into())?;
     let (helper, in_cgroup) = clone_one(0, cgroup)?;
     if helper == 0 {
@@ -66,7 +79,7 @@ fn via_helper(plan: &Plan, flags: libc::c_int, cgroup: Option<&OwnedFd>) -> Resu
             .join_for_children()
             .and_then(|()| plan.join_in_child())
             .and_then(|()| syscall::clone_fork(flags).ctx(|| "clone the container init".into()));
-        let (msg, code) = match init {
+        let (msg, child) = match init {
             Ok(0) => {
                 return Ok(Cloned {
                     pid: 0,
@@ -74,10 +87,15 @@ fn via_helper(plan: &Plan, flags: libc::c_int, cgroup: Option<&OwnedFd>) -> Resu
                     joined: true,
                 })
             }
-            Ok(pid) => (pid.to_string(), 0),
-            Err(e) => (format!("!{e}"), 1),
+            Ok(pid) => (pid.to_string(), Some(pid)),
+            Err(e) => (format!("!{e}"), None),
         };
-        let _ = File::from(w).write_all(msg.as_bytes());
+        let sent = File::from(w).write_all(msg.as_bytes()).is_ok();
+        if let Some(pid) = child.filter(|_| !sent) {
+            // Nobody would know this init: take it down with us.
+            let _ = nix::sys::signal::kill(Pid::from_raw(pid), Signal::SIGKILL);
+        }
+        let code = i32::from(child.is_none() || !sent);
         // SAFETY: _exit skips atexit handlers that belong to the runtime.
         unsafe { libc::_exit(code) }
     }

@@ -87,7 +87,7 @@ fn setup(a: &InitArgs) -> Result<(Program, Vec<u8>)> {
     if !a.joined {
         plan.join_in_child()?;
     }
-    if plan.joins(LinuxNamespaceType::User) {
+    if plan.joins(LinuxNamespaceType::User) && userns_maps_root() {
         // Our host uid is not mapped there: files we made would fail EOVERFLOW.
         become_userns_root()?;
     }
@@ -142,6 +142,18 @@ fn setup(a: &InitArgs) -> Result<(Program, Vec<u8>)> {
     seccomp::load_at(a.seccomp, nnp, false, pid, seccomp_state)?;
     a.chan.send(&Msg::Ready)?;
     Ok((program, state))
+}
+
+/// Whether our user namespace maps uid and gid 0 (a map line "0 HOST N").
+fn userns_maps_root() -> bool {
+    ["/proc/self/uid_map", "/proc/self/gid_map"]
+        .iter()
+        .all(|f| {
+            std::fs::read_to_string(f)
+                .unwrap_or_default()
+                .lines()
+                .any(|l| l.split_whitespace().next() == Some("0"))
+        })
 }
 
 /// Become the user namespace's root (uid and gid 0 must be mapped).
