@@ -205,3 +205,52 @@ fn join_user_namespace_by_path_and_create_the_rest() {
     assert_eq!(map, ["0", "200000", "65536"]);
     pod.delete(true).assert_ok();
 }
+
+/// The same with the pod's pid namespace shared (shareProcessNamespace): the helper
+/// joins it for the init, and the runtime still learns the init's host pid.
+#[test]
+fn join_user_and_pid_namespaces_by_path_and_create_the_rest() {
+    let mut pod = Container::new("ns-userpid-pod");
+    pod.set_namespace("user", None);
+    pod.config["linux"]["uidMappings"] =
+        json!([{"containerID": 0, "hostID": 300000, "size": 65536}]);
+    pod.config["linux"]["gidMappings"] =
+        json!([{"containerID": 0, "hostID": 300000, "size": 65536}]);
+    pod.config["mounts"]
+        .as_array_mut()
+        .unwrap()
+        .retain(|m| m["type"] != "cgroup");
+    pod.args(&["/bin/sleep", "30"]);
+    pod.create().assert_ok();
+    let pod_pid = pod.state()["pid"].as_i64().unwrap();
+
+    let mut c = Container::new("ns-userpid");
+    c.set_namespace("user", Some(&format!("/proc/{pod_pid}/ns/user")));
+    c.set_namespace("pid", Some(&format!("/proc/{pod_pid}/ns/pid")));
+    c.config["mounts"]
+        .as_array_mut()
+        .unwrap()
+        .retain(|m| m["type"] != "cgroup");
+    c.args(&["/bin/sleep", "30"]);
+    c.create().assert_ok();
+    let pid = c.state()["pid"].as_i64().unwrap();
+    // The state's pid is the host's view of our init, inside the pod's pid namespace.
+    let ns = |p: i64, n: &str| dev_ino(std::path::Path::new(&format!("/proc/{p}/ns/{n}"))).1;
+    assert_eq!(ns(pid, "pid"), ns(pod_pid, "pid"));
+    assert_eq!(ns(pid, "user"), ns(pod_pid, "user"));
+    assert_ne!(ns(pid, "mnt"), ns(pod_pid, "mnt"));
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    let nspid = status.lines().find(|l| l.starts_with("NSpid:")).unwrap();
+    assert_eq!(
+        nspid.split_whitespace().nth(1),
+        Some(pid.to_string().as_str()),
+        "{nspid}"
+    );
+    assert!(
+        nspid.split_whitespace().count() == 3,
+        "one pid per level: {nspid}"
+    );
+    c.start().assert_ok();
+    c.delete(true).assert_ok();
+    pod.delete(true).assert_ok();
+}
