@@ -163,7 +163,7 @@ pub fn prepare_v2(path: &Path) -> Result<Option<OwnedFd>> {
     }
     let ctx = |d: &Path, e: std::io::Error| Error::Cgroup(format!("create {}: {e}", d.display()));
     let wanted = std::fs::read_to_string(root.join("cgroup.controllers")).unwrap_or_default();
-    let dir = root.join(path.strip_prefix("/").unwrap_or(path));
+    let dir = v2_dir(path);
     let mut cur = root.to_path_buf();
     for part in dir.strip_prefix(root).unwrap_or(&dir).components() {
         enable_controllers(&cur, &wanted);
@@ -179,11 +179,16 @@ pub fn prepare_v2(path: &Path) -> Result<Option<OwnedFd>> {
 
 /// The container's existing cgroup opened for clone3 (`exec`), on pure v2.
 pub fn open_v2(path: &Path) -> Option<OwnedFd> {
-    let dir = Path::new("/sys/fs/cgroup").join(path.strip_prefix("/").unwrap_or(path));
+    let dir = v2_dir(path);
     pure_v2()
         .then(|| std::fs::File::open(dir).ok())
         .flatten()
         .map(OwnedFd::from)
+}
+
+/// The container's directory in the unified hierarchy of a pure v2 host.
+fn v2_dir(path: &Path) -> PathBuf {
+    Path::new("/sys/fs/cgroup").join(path.strip_prefix("/").unwrap_or(path))
 }
 
 fn pure_v2() -> bool {

@@ -113,6 +113,23 @@ fn created_init_inherits_no_sealing_descriptors() {
     );
 }
 
+/// In a private mount namespace (nothing left on the host): `setup` (shell), then
+/// `BIN --debug VERB --bundle` for `c`, which must succeed.
+fn in_private_mounts(c: &Container, setup: &str, bin: &std::path::Path, verb: &str) -> Output {
+    let script = format!(
+        "{setup} && exec {bin} --debug --root {root} {verb} --bundle {b} {id}",
+        bin = bin.display(),
+        root = c.state_root().display(),
+        b = c.bundle().display(),
+        id = c.id
+    );
+    let mut cmd = std::process::Command::new("unshare");
+    cmd.args(["-m", "--propagation", "private", "sh", "-c", &script]);
+    let o = c.exec_cmd(cmd, Spawn::default());
+    o.assert_ok();
+    o
+}
+
 /// A runtime installed on a read-only mount is protected as it is: no re-exec, and the
 /// created init's exe (that very file) refuses writes with EROFS. The mount is made in a
 /// private mount namespace, so nothing is left on the host.
@@ -127,17 +144,12 @@ fn runtime_on_a_read_only_mount_is_not_re_executed() {
     let bin = dir.join("runtime");
     fs::copy(runtime_bin(), &bin).unwrap();
     let d = dir.to_str().unwrap();
-    let script = format!(
-        "mount --bind {d} {d} && mount -o remount,bind,ro {d} && \
-         exec {d}/runtime --debug --root {root} create --bundle {b} {id}",
-        root = c.state_root().display(),
-        b = c.bundle().display(),
-        id = c.id
+    let o = in_private_mounts(
+        &c,
+        &format!("mount --bind {d} {d} && mount -o remount,bind,ro {d}"),
+        &bin,
+        "create",
     );
-    let mut cmd = std::process::Command::new("unshare");
-    cmd.args(["-m", "--propagation", "private", "sh", "-c", &script]);
-    let o = c.exec_cmd(cmd, Spawn::default());
-    o.assert_ok();
     assert!(
         o.stderr
             .contains("exeseal: running from a read-only mount binary"),
@@ -180,18 +192,12 @@ fn runtime_on_a_read_only_superblock_is_still_re_executed() {
     let dir = c.host_dir().join("rosb-bin");
     fs::create_dir_all(&dir).unwrap();
     let d = dir.to_str().unwrap();
-    let script = format!(
-        "mount -t tmpfs tmpfs {d} && cp {bin} {d}/runtime && mount -o remount,ro {d} && \
-         exec {d}/runtime --debug --root {root} run --bundle {b} {id}",
-        bin = runtime_bin().display(),
-        root = c.state_root().display(),
-        b = c.bundle().display(),
-        id = c.id
+    let setup = format!(
+        "mount -t tmpfs tmpfs {d} && cp {} {d}/runtime && mount -o remount,ro {d}",
+        runtime_bin().display()
     );
-    let mut cmd = std::process::Command::new("unshare");
-    cmd.args(["-m", "--propagation", "private", "sh", "-c", &script]);
-    let o = c.exec_cmd(cmd, Spawn::default());
-    o.assert_ok();
+    let o = in_private_mounts(&c, &setup, &dir.join("runtime"), "run");
+
     assert!(
         o.stderr
             .contains("exeseal: running from a overlayfs binary"),

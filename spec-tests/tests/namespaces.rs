@@ -127,12 +127,7 @@ fn user_namespace_with_mappings() {
     c.set_namespace("user", None);
     c.config["linux"]["uidMappings"] = json!([{"containerID": 0, "hostID": 100000, "size": 65536}]);
     c.config["linux"]["gidMappings"] = json!([{"containerID": 0, "hostID": 100000, "size": 65536}]);
-    // sysfs/cgroup mounts need privileges over the host's; drop the cgroup mount as
-    // runc's `spec --rootless` does.
-    c.config["mounts"]
-        .as_array_mut()
-        .unwrap()
-        .retain(|m| m["type"] != "cgroup");
+    without_cgroup_mount(&mut c);
     let r = c.check(&["read", "/proc/self/uid_map", "read", "/proc/self/gid_map"]);
     assert_eq!(r["uid"], 0);
     assert_ne!(r["namespaces"]["user"], host_ns("user"));
@@ -160,34 +155,42 @@ fn pid_namespace_hides_host_processes() {
     assert_eq!(probe(&r, 1)["exists"], true);
 }
 
+/// sysfs/cgroup mounts need privileges over the host's: no cgroup mount, as
+/// runc's `spec --rootless` does.
+fn without_cgroup_mount(c: &mut Container) {
+    c.config["mounts"]
+        .as_array_mut()
+        .unwrap()
+        .retain(|m| m["type"] != "cgroup");
+}
+
+/// A created "pod" with a user namespace mapping 0 to `host_id`; its init's pid.
+fn userns_pod(name: &str, host_id: u32) -> (Container, i64) {
+    let mut pod = Container::new(name);
+    pod.set_namespace("user", None);
+    let map = json!([{"containerID": 0, "hostID": host_id, "size": 65536}]);
+    pod.config["linux"]["uidMappings"] = map.clone();
+    pod.config["linux"]["gidMappings"] = map;
+    without_cgroup_mount(&mut pod);
+    pod.args(&["/bin/sleep", "30"]);
+    pod.create().assert_ok();
+    let pid = pod.state()["pid"].as_i64().unwrap();
+    (pod, pid)
+}
+
 /// Kubernetes' user namespaces: a container joins its pod's user namespace
 /// by path and makes its own mount, pid and uts namespaces, which that user
 /// namespace must own (else the init, root there, can't mount its rootfs).
 #[test]
 fn join_user_namespace_by_path_and_create_the_rest() {
-    let mut pod = Container::new("ns-userjoin-pod");
-    pod.set_namespace("user", None);
-    pod.config["linux"]["uidMappings"] =
-        json!([{"containerID": 0, "hostID": 200000, "size": 65536}]);
-    pod.config["linux"]["gidMappings"] =
-        json!([{"containerID": 0, "hostID": 200000, "size": 65536}]);
-    pod.config["mounts"]
-        .as_array_mut()
-        .unwrap()
-        .retain(|m| m["type"] != "cgroup");
-    pod.args(&["/bin/sleep", "30"]);
-    pod.create().assert_ok();
-    let pod_pid = pod.state()["pid"].as_i64().unwrap();
+    let (pod, pod_pid) = userns_pod("ns-userjoin-pod", 200000);
     let userns = format!("/proc/{pod_pid}/ns/user");
     let want = dev_ino(std::path::Path::new(&userns)).1;
 
     let mut c = Container::new("ns-userjoin");
     c.set_namespace("user", Some(&userns));
     c.config["hostname"] = json!("in-pod");
-    c.config["mounts"]
-        .as_array_mut()
-        .unwrap()
-        .retain(|m| m["type"] != "cgroup");
+    without_cgroup_mount(&mut c);
     let r = c.check(&["read", "/proc/self/uid_map"]);
     assert_eq!(r["namespaces"]["user"], want, "{}", brief(&r));
     assert_eq!(r["uid"], 0);
@@ -210,27 +213,12 @@ fn join_user_namespace_by_path_and_create_the_rest() {
 /// joins it for the init, and the runtime still learns the init's host pid.
 #[test]
 fn join_user_and_pid_namespaces_by_path_and_create_the_rest() {
-    let mut pod = Container::new("ns-userpid-pod");
-    pod.set_namespace("user", None);
-    pod.config["linux"]["uidMappings"] =
-        json!([{"containerID": 0, "hostID": 300000, "size": 65536}]);
-    pod.config["linux"]["gidMappings"] =
-        json!([{"containerID": 0, "hostID": 300000, "size": 65536}]);
-    pod.config["mounts"]
-        .as_array_mut()
-        .unwrap()
-        .retain(|m| m["type"] != "cgroup");
-    pod.args(&["/bin/sleep", "30"]);
-    pod.create().assert_ok();
-    let pod_pid = pod.state()["pid"].as_i64().unwrap();
+    let (pod, pod_pid) = userns_pod("ns-userpid-pod", 300000);
 
     let mut c = Container::new("ns-userpid");
     c.set_namespace("user", Some(&format!("/proc/{pod_pid}/ns/user")));
     c.set_namespace("pid", Some(&format!("/proc/{pod_pid}/ns/pid")));
-    c.config["mounts"]
-        .as_array_mut()
-        .unwrap()
-        .retain(|m| m["type"] != "cgroup");
+    without_cgroup_mount(&mut c);
     c.args(&["/bin/sleep", "30"]);
     c.create().assert_ok();
     let pid = c.state()["pid"].as_i64().unwrap();
