@@ -49,9 +49,26 @@ impl Kind {
 }
 
 /// Runs every hook of a kind in order; the first failure stops the list.
+/// A hook without `env` inherits the runtime's environment, as under runc.
 pub fn run_all(kind: Kind, hooks: &[Hook], state_json: &[u8]) -> Result<()> {
+    run_list(kind, hooks, state_json, None)
+}
+
+/// The container-side hooks (createContainer, startContainer): a hook
+/// without `env` gets `env`, the environment the container's process has at
+/// that point (runc's init runs them with the process's env loaded).
+pub fn run_all_with_env(
+    kind: Kind,
+    hooks: &[Hook],
+    state_json: &[u8],
+    env: &[String],
+) -> Result<()> {
+    run_list(kind, hooks, state_json, Some(env))
+}
+
+fn run_list(kind: Kind, hooks: &[Hook], state_json: &[u8], env: Option<&[String]>) -> Result<()> {
     for (i, h) in hooks.iter().enumerate() {
-        run(h, state_json).map_err(|msg| Error::Hook {
+        run(h, state_json, env).map_err(|msg| Error::Hook {
             kind: kind.name().to_string(),
             index: i,
             path: h.path().display().to_string(),
@@ -64,7 +81,7 @@ pub fn run_all(kind: Kind, hooks: &[Hook], state_json: &[u8]) -> Result<()> {
 /// Runs every hook of a kind, logging failures instead of stopping (poststart, poststop).
 pub fn run_all_warn(kind: Kind, hooks: &[Hook], state_json: &[u8]) {
     for (i, h) in hooks.iter().enumerate() {
-        if let Err(msg) = run(h, state_json) {
+        if let Err(msg) = run(h, state_json, None) {
             crate::logging::warn(&format!(
                 "hook {}[{i}] ({}): {msg}",
                 kind.name(),
@@ -74,16 +91,23 @@ pub fn run_all_warn(kind: Kind, hooks: &[Hook], state_json: &[u8]) {
     }
 }
 
-fn run(hook: &Hook, state_json: &[u8]) -> std::result::Result<(), String> {
+fn run(
+    hook: &Hook,
+    state_json: &[u8],
+    default_env: Option<&[String]>,
+) -> std::result::Result<(), String> {
     let mut cmd = Command::new(hook.path());
     let args = hook.args().clone().unwrap_or_default();
     if let Some((argv0, rest)) = args.split_first() {
         cmd.arg0(argv0).args(rest);
     }
-    cmd.env_clear();
-    for kv in hook.env().iter().flatten() {
-        if let Some((k, v)) = kv.split_once('=') {
-            cmd.env(k, v);
+    // `env: []` is an empty environment; no `env` at all inherits.
+    if let Some(env) = hook.env().as_deref().or(default_env) {
+        cmd.env_clear();
+        for kv in env {
+            if let Some((k, v)) = kv.split_once('=') {
+                cmd.env(k, v);
+            }
         }
     }
     cmd.stdin(Stdio::piped())

@@ -51,15 +51,10 @@ pub fn init(path: Option<&str>, json: bool, debug: bool) {
     step("start");
 }
 
-pub fn log(level: Level, msg: &str) {
-    let Some(l) = LOGGER.get() else {
-        eprintln!("{msg}");
-        return;
-    };
-    if level < l.min {
-        return;
-    }
-    let line = if l.json {
+/// One line in runc's logrus shape: `time="..." level=error msg="..."`, or
+/// its JSON form `{"level","msg","time"}`.
+fn format(level: Level, msg: &str, json: bool) -> String {
+    if json {
         let v = serde_json::json!({
             "level": level.as_str(),
             "msg": msg,
@@ -71,19 +66,26 @@ pub fn log(level: Level, msg: &str) {
             "time=\"{}\" level={} msg=\"{}\"\n",
             crate::time::now_rfc3339(),
             level.as_str(),
-            msg.replace('"', "\\\"")
+            msg.replace('\\', "\\\\")
+                .replace('"', "\\\"")
+                .replace('\n', "\\n")
         )
-    };
-    match &l.file {
-        Some(f) => {
-            let _ = (&*f).write_all(line.as_bytes());
-        }
-        // Without a log file, errors reach stderr once, through `error`.
-        None if level != Level::Error => {
-            let _ = std::io::stderr().write_all(line.as_bytes());
-        }
-        None => {}
     }
+}
+
+pub fn log(level: Level, msg: &str) {
+    let Some(l) = LOGGER.get() else {
+        let _ = std::io::stderr().write_all(format(level, msg, false).as_bytes());
+        return;
+    };
+    if level < l.min {
+        return;
+    }
+    let line = format(level, msg, l.json);
+    let _ = match &l.file {
+        Some(f) => (&*f).write_all(line.as_bytes()),
+        None => std::io::stderr().write_all(line.as_bytes()),
+    };
 }
 
 pub fn debug(msg: &str) {
@@ -94,10 +96,14 @@ pub fn warn(msg: &str) {
     log(Level::Warn, msg)
 }
 
-/// Errors go to the log file (if any) and, as one plain line, to stderr.
+/// Errors reach the log (stderr when there is no --log file) in runc's
+/// shape, which scripts grep for `level=error`; with a log file, stderr
+/// also gets the bare message, as runc prints it.
 pub fn error(msg: &str) {
     log(Level::Error, msg);
-    eprintln!("runtime: {msg}");
+    if LOGGER.get().is_some_and(|l| l.file.is_some()) {
+        eprintln!("{msg}");
+    }
 }
 
 /// A debug line with the time since the process started: where create's

@@ -65,6 +65,11 @@ pub struct State {
     /// linux.resources as `update` last left them (None: as config.json says).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub resources: Option<oci_spec::runtime::LinuxResources>,
+    /// In the host's mount namespace (no mount namespace of its own): the
+    /// ids of the mounts under the rootfs before create; delete detaches
+    /// every other (rootfs::hostns).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub host_mounts: Option<Vec<u64>>,
 }
 
 /// The JSON runc's `state` prints (the runtime-spec state plus runc's extras).

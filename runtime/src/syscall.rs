@@ -162,3 +162,104 @@ pub fn sched_setattr(attr: &mut SchedAttr) -> Result<(), Errno> {
     let ret = unsafe { libc::syscall(libc::SYS_sched_setattr, 0, attr as *mut SchedAttr, 0) };
     Errno::result(ret).map(drop)
 }
+
+/// struct mount_attr of linux/mount.h (MOUNT_ATTR_SIZE_VER0).
+#[repr(C)]
+#[derive(Default, Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MountAttr {
+    pub attr_set: u64,
+    pub attr_clr: u64,
+    pub propagation: u64,
+    pub userns_fd: u64,
+}
+
+/// mount_setattr(2) on the mount an O_PATH fd names; `recursive` applies the
+/// change to every mount below it too (AT_RECURSIVE). Linux 5.12.
+pub fn mount_setattr(fd: BorrowedFd<'_>, recursive: bool, attr: &MountAttr) -> Result<(), Errno> {
+    let mut flags = libc::AT_EMPTY_PATH;
+    if recursive {
+        flags |= libc::AT_RECURSIVE;
+    }
+    // SAFETY: a valid fd, an empty NUL-terminated path, and a mount_attr that
+    // outlives the call, passed with its size.
+    let ret = unsafe {
+        libc::syscall(
+            libc::SYS_mount_setattr,
+            fd.as_raw_fd(),
+            c"".as_ptr(),
+            flags,
+            attr as *const MountAttr,
+            std::mem::size_of::<MountAttr>(),
+        )
+    };
+    Errno::result(ret).map(drop)
+}
+
+/// set_mempolicy(2) with a node mask of `maxnode` bits (empty: no mask).
+pub fn set_mempolicy(
+    mode: libc::c_int,
+    mask: &[libc::c_ulong],
+    maxnode: usize,
+) -> Result<(), Errno> {
+    let ptr = if mask.is_empty() {
+        std::ptr::null()
+    } else {
+        mask.as_ptr()
+    };
+    // SAFETY: mask holds at least `maxnode` bits (or is null with an empty set).
+    let ret = unsafe { libc::syscall(libc::SYS_set_mempolicy, mode, ptr, maxnode) };
+    Errno::result(ret).map(drop)
+}
+
+/// sched_setaffinity(2) on ourselves with a CPU mask (one bit per CPU).
+pub fn set_affinity(mask: &[libc::c_ulong]) -> Result<(), Errno> {
+    // SAFETY: the mask is valid for its length in bytes.
+    let ret = unsafe {
+        libc::syscall(
+            libc::SYS_sched_setaffinity,
+            0,
+            std::mem::size_of_val(mask),
+            mask.as_ptr(),
+        )
+    };
+    Errno::result(ret).map(drop)
+}
+
+/// sched_getaffinity(2) of ourselves, as a mask of up to 8192 CPUs.
+pub fn get_affinity() -> Result<Vec<libc::c_ulong>, Errno> {
+    let mut mask = vec![0 as libc::c_ulong; 8192 / libc::c_ulong::BITS as usize];
+    // SAFETY: the kernel writes at most the buffer's size in bytes.
+    let ret = unsafe {
+        libc::syscall(
+            libc::SYS_sched_getaffinity,
+            0,
+            std::mem::size_of_val(mask.as_slice()),
+            mask.as_mut_ptr(),
+        )
+    };
+    Errno::result(ret).map(|_| mask)
+}
+
+/// personality(2): the execution domain (PER_LINUX, PER_LINUX32).
+pub fn personality(persona: libc::c_ulong) -> Result<(), Errno> {
+    // SAFETY: personality only changes this process's execution domain.
+    let ret = unsafe { libc::personality(persona) };
+    Errno::result(ret).map(drop)
+}
+
+/// Brings `lo` up (IFF_UP) in our network namespace, with an ioctl on a
+/// datagram socket as crun does: one syscall, no netlink round trip.
+pub fn loopback_up() -> Result<(), Errno> {
+    // SAFETY: socket(2) returns a fresh fd, owned below.
+    let fd = unsafe { libc::socket(libc::AF_INET, libc::SOCK_DGRAM | libc::SOCK_CLOEXEC, 0) };
+    let sock = Errno::result(fd).map(|fd| unsafe { OwnedFd::from_raw_fd(fd) })?;
+    // SAFETY: an all-zero ifreq is valid; the name fits IFNAMSIZ.
+    let mut req: libc::ifreq = unsafe { std::mem::zeroed() };
+    for (d, s) in req.ifr_name.iter_mut().zip(b"lo\0") {
+        *d = *s as libc::c_char;
+    }
+    req.ifr_ifru.ifru_flags = (libc::IFF_UP | libc::IFF_RUNNING) as libc::c_short;
+    // SAFETY: SIOCSIFFLAGS reads a valid ifreq for this socket.
+    let ret = unsafe { libc::ioctl(sock.as_raw_fd(), libc::SIOCSIFFLAGS, &req) };
+    Errno::result(ret).map(drop)
+}

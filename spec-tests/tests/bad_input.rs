@@ -264,3 +264,38 @@ fn crash_during_create_is_cleaned_by_delete_force() {
     assert!(!cgroup_dir(&cg).exists(), "cgroup {cg} left behind");
     assert!(!c.runtime(&["state", &c.id]).success());
 }
+
+/// Scripts grep runc's stderr for `level=error`: in text mode our errors
+/// have runc's logrus shape; with --log FILE the file gets that line and
+/// stderr the bare message, as runc prints them.
+#[test]
+fn errors_read_as_runc_s() {
+    let c = Container::new("bad-msg");
+    let o = c.runtime(&["state", "no-such-container-msg"]);
+    o.assert_fail();
+    let line = o.stderr.trim();
+    assert!(
+        line.starts_with("time=\"") && line.contains(" level=error msg=\"") && line.ends_with('"'),
+        "{o}"
+    );
+    assert!(line.contains("no-such-container-msg"), "{o}");
+    assert_eq!(line.lines().count(), 1, "one line: {o}");
+    let log = c.host_dir().join("log.json");
+    let o = c.runtime(&[
+        "--log",
+        log.to_str().unwrap(),
+        "--log-format",
+        "json",
+        "state",
+        "no-such-container-msg",
+    ]);
+    o.assert_fail();
+    let entry: serde_json::Value =
+        serde_json::from_str(read_or_empty(&log).trim()).expect("one JSON line in the log");
+    assert_eq!(entry["level"], "error");
+    assert!(entry["msg"]
+        .as_str()
+        .unwrap()
+        .contains("no-such-container-msg"));
+    assert!(o.stderr.contains("no-such-container-msg"), "{o}");
+}

@@ -4,6 +4,7 @@
 
 use serde_json::{json, Value};
 use spec_tests::*;
+use std::process::Command;
 use std::time::Duration;
 
 const NAMES: &[&str] = &[
@@ -227,4 +228,70 @@ fn failing_poststop_hook_does_not_block_delete() {
         names.contains(&"poststop".to_string()),
         "remaining poststop hooks must run: {names:?}"
     );
+}
+
+/// The `KEY=VALUE` lines a hook saw (the shell's own PWD, SHLVL, _ left out).
+fn env_of(file: &std::path::Path) -> Vec<String> {
+    let mut v: Vec<String> = read_or_empty(file)
+        .lines()
+        .filter(|l| {
+            !["PWD=", "SHLVL=", "_=", "OLDPWD="]
+                .iter()
+                .any(|p| l.starts_with(p))
+        })
+        .map(str::to_string)
+        .collect();
+    v.sort();
+    v
+}
+
+/// As under runc 1.1.5 (measured here): host-side hooks without `env`
+/// inherit the runtime's environment; createContainer gets process.env,
+/// startContainer process.env plus HOME (the container's /etc/passwd); a hook
+/// with `env` gets exactly that.
+#[test]
+fn hooks_without_env_get_runc_s_environments() {
+    let mut c = Container::new("hooks-env");
+    let dir = c.host_dir();
+    c.add_mount(
+        json!({"destination": "/hooklog", "type": "bind", "source": dir, "options": ["bind"]}),
+    );
+    c.config["process"]["env"] = json!(["PATH=/bin:/usr/bin", "FOO=bar"]);
+    let d = dir.to_str().unwrap();
+    let dump =
+        |file: &str| json!({"path": "/bin/sh", "args": ["sh", "-c", format!("env > {file}")]});
+    c.config["hooks"] = json!({
+        "prestart": [dump(&format!("{d}/prestart.env"))],
+        "poststart": [dump(&format!("{d}/poststart.env"))],
+        "createContainer": [dump(&format!("{d}/createContainer.env"))],
+        "startContainer": [dump("/hooklog/startContainer.env"),
+            {"path": "/bin/sh", "args": ["sh", "-c", "env > /hooklog/given.env"], "env": ["ONLY=this"]}],
+    });
+    c.args(&["true"]);
+    c.write_config();
+    let b = c.bundle();
+    let mut cmd = Command::new(runtime_bin());
+    cmd.env("BERTH_HOOK_PROBE", "from-the-runtime")
+        .arg("--root")
+        .arg(c.state_root())
+        .args(["run", "--bundle", b.to_str().unwrap(), &c.id]);
+    c.exec_cmd(cmd, Spawn::default()).assert_ok();
+    let probe = "BERTH_HOOK_PROBE=from-the-runtime".to_string();
+    for host_side in ["prestart", "poststart"] {
+        let env = env_of(&dir.join(format!("{host_side}.env")));
+        assert!(env.contains(&probe), "{host_side}: {env:?}");
+    }
+    assert_eq!(
+        env_of(&dir.join("createContainer.env")),
+        ["FOO=bar", "PATH=/bin:/usr/bin"],
+        "createContainer"
+    );
+    assert_eq!(
+        env_of(&dir.join("startContainer.env")),
+        ["FOO=bar", "HOME=/root", "PATH=/bin:/usr/bin"],
+        "startContainer"
+    );
+    let given = env_of(&dir.join("given.env"));
+    assert!(given.contains(&"ONLY=this".to_string()), "{given:?}");
+    assert!(!given.iter().any(|e| e.starts_with("FOO=")), "{given:?}");
 }

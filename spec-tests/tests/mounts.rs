@@ -294,3 +294,95 @@ fn host_mount_table_untouched() {
     );
     assert!(!after.contains(c.base().to_str().unwrap()));
 }
+
+/// A host dir with a tmpfs mounted below it (at sub), for recursive binds.
+/// The tmpfs is detached when the container is dropped (unmount_under).
+fn tree_with_submount(c: &Container) -> std::path::PathBuf {
+    let src = c.host_dir().join("tree");
+    fs::create_dir_all(src.join("sub")).unwrap();
+    let st = std::process::Command::new("mount")
+        .args(["-t", "tmpfs", "-o", "size=1m", "berth-sub"])
+        .arg(src.join("sub"))
+        .status()
+        .unwrap();
+    assert!(st.success(), "mount tmpfs for the test");
+    src
+}
+
+/// Known to fail with runc 1.1 (no recursive attributes; 1.1 ignores rro).
+#[test]
+fn recursive_attributes_hold_for_every_mount_of_the_tree() {
+    let mut c = Container::new("bind-rro");
+    let src = tree_with_submount(&c);
+    c.add_mount(json!({
+        "destination": "/mnt/r", "type": "bind", "source": src,
+        "options": ["rbind", "rro", "rnosuid", "rnodev", "rnoexec", "rnoatime"]
+    }));
+    c.add_mount(json!({
+        "destination": "/mnt/plain", "type": "bind", "source": src, "options": ["rbind", "ro"]
+    }));
+    let r = c.check(&[
+        "create",
+        "/mnt/r/new",
+        "create",
+        "/mnt/r/sub/new",
+        "create",
+        "/mnt/plain/sub/new",
+    ]);
+    assert_eq!(probe_errno(&r, 0), libc::EROFS as i64, "{}", brief(&r));
+    assert_eq!(
+        probe_errno(&r, 1),
+        libc::EROFS as i64,
+        "rro below: {}",
+        brief(&r)
+    );
+    // Plain ro is the top mount's only (runc's semantics too).
+    assert_eq!(probe_errno(&r, 2), 0, "ro is not recursive: {}", brief(&r));
+    for mp in ["/mnt/r", "/mnt/r/sub"] {
+        let m = find_mount(&r, mp).unwrap_or_else(|| panic!("{mp} missing"));
+        for o in ["ro", "nosuid", "nodev", "noexec", "noatime"] {
+            assert!(mount_has(m, o), "{mp}: {o} missing: {m}");
+        }
+    }
+}
+
+#[test]
+fn unknown_recursive_option_and_filesystem_data_on_a_bind_are_refused_by_name() {
+    for (opt, want) in [("rsync", "rsync"), ("mode=755", "mode=755")] {
+        let mut c = Container::new("bind-badopt");
+        let src = host_src(&c);
+        c.add_mount(json!({
+            "destination": "/mnt/b", "type": "bind", "source": src, "options": ["rbind", opt]
+        }));
+        let o = c.run();
+        o.assert_fail();
+        assert!(
+            o.stderr.contains(want) && o.stderr.contains("mounts["),
+            "{o}"
+        );
+        assert!(!c.has_state_dir(), "{:?}", c.state_entries());
+    }
+}
+
+/// Known to fail with runc 1.1? No: runc refuses it the same way.
+#[test]
+fn proc_or_sys_on_a_symlink_is_refused_saying_so() {
+    for dir in ["proc", "sys"] {
+        let mut c = Container::new("proc-symlink");
+        let p = c.rootfs().join(dir);
+        fs::remove_dir(&p).unwrap();
+        std::os::unix::fs::symlink("tmp", &p).unwrap();
+        let o = c.run();
+        o.assert_fail();
+        assert!(
+            o.stderr
+                .contains("must be mounted on an ordinary directory")
+                && o.stderr.contains(&format!("/{dir}")),
+            "{o}"
+        );
+        assert!(
+            !c.rootfs().join("tmp/self").exists(),
+            "procfs landed on the link target"
+        );
+    }
+}

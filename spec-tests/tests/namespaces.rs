@@ -242,3 +242,119 @@ fn join_user_and_pid_namespaces_by_path_and_create_the_rest() {
     c.delete(true).assert_ok();
     pod.delete(true).assert_ok();
 }
+
+/// `lo`'s interface flags as the container sees them (IFF_UP is 0x1).
+fn lo_flags(c: &mut Container) -> u32 {
+    c.args(&["cat", "/sys/class/net/lo/flags"]);
+    let o = c.run();
+    o.assert_ok();
+    let hex = o.stdout.trim().trim_start_matches("0x");
+    u32::from_str_radix(hex, 16).unwrap_or_else(|_| panic!("flags: {o}"))
+}
+
+/// Berth before 2026-12 left it down; runc and crun bring it up.
+#[test]
+fn new_network_namespace_has_loopback_up() {
+    let mut c = Container::new("ns-lo-up");
+    assert_eq!(lo_flags(&mut c) & 1, 1, "lo is down in a new netns");
+    // A server on 127.0.0.1 is reachable from inside: bind + connect.
+    c.args(&["/bin/checker", "tcp", "127.0.0.1"]);
+    let r = c.run();
+    r.assert_ok();
+    assert_eq!(probe(&r.json(), 0)["ok"], true, "{r}");
+}
+
+#[test]
+fn joined_network_namespace_keeps_its_loopback_as_configured() {
+    let ns = NetNs::add(&format!("berth-spec-lo-{}", std::process::id()));
+    let mut c = Container::new("ns-lo-joined");
+    c.set_namespace("network", Some(&ns.path()));
+    assert_eq!(
+        lo_flags(&mut c) & 1,
+        0,
+        "a joined netns is its owner's to configure"
+    );
+}
+
+/// The mount points under `dir` in our (the host's) mount table.
+fn host_mounts_under(dir: &std::path::Path) -> Vec<String> {
+    read_or_empty(std::path::Path::new("/proc/self/mountinfo"))
+        .lines()
+        .filter_map(|l| l.split(' ').nth(4).map(str::to_string))
+        .filter(|mp| mp.starts_with(dir.to_str().unwrap()))
+        .collect()
+}
+
+/// Known to fail with runc 1.1: it runs the config but leaves the
+/// container's mounts (proc, dev, sys, cgroups) in the host's table.
+#[test]
+fn without_a_mount_namespace_runs_chrooted_and_leaves_the_host_table_as_it_was() {
+    let mut c = Container::new("ns-no-mnt");
+    c.remove_namespace("mount");
+    // What needs a private mount table can't be asked for (runc refuses too).
+    c.config["linux"]["maskedPaths"] = json!([]);
+    c.config["linux"]["readonlyPaths"] = json!([]);
+    let before = host_mounts_under(c.base());
+    c.args(&["sleep", "1000"]);
+    c.create().assert_ok();
+    c.start().assert_ok();
+    c.wait_status("running", 10);
+    // The container sees its rootfs as / and its own /proc, in the host's mount namespace.
+    let o = c.runtime(&[
+        "exec",
+        &c.id,
+        "sh",
+        "-c",
+        "ls /bin/checker && cat /proc/1/comm",
+    ]);
+    o.assert_ok();
+    assert!(
+        o.stdout.contains("/bin/checker") && o.stdout.contains("sleep"),
+        "{o}"
+    );
+    let pid = c.state()["pid"].as_i64().unwrap();
+    let theirs = std::fs::read_link(format!("/proc/{pid}/ns/mnt")).unwrap();
+    assert_eq!(theirs, std::fs::read_link("/proc/self/ns/mnt").unwrap());
+    let root = std::fs::read_link(format!("/proc/{pid}/root")).unwrap();
+    assert_eq!(root, std::fs::canonicalize(c.rootfs()).unwrap());
+    assert!(
+        !host_mounts_under(c.base()).is_empty(),
+        "its /proc is in the host's table"
+    );
+    c.delete(true).assert_ok();
+    assert_eq!(
+        host_mounts_under(c.base()),
+        before,
+        "delete left mounts behind"
+    );
+
+    // A refused field is named, and nothing is mounted or left.
+    let mut d = Container::new("ns-no-mnt-masked");
+    d.remove_namespace("mount");
+    let o = d.run();
+    o.assert_fail();
+    assert!(
+        o.stderr.contains("linux.maskedPaths") && o.stderr.contains("mount namespace"),
+        "{o}"
+    );
+    assert!(host_mounts_under(d.base()).is_empty());
+    assert!(!d.has_state_dir());
+}
+
+#[test]
+fn without_a_mount_namespace_a_failed_create_unmounts_what_it_mounted() {
+    let mut c = Container::new("ns-no-mnt-fail");
+    c.remove_namespace("mount");
+    c.config["linux"]["maskedPaths"] = json!([]);
+    c.config["linux"]["readonlyPaths"] = json!([]);
+    // Fails after the mounts are made: args[0] is looked up at the end.
+    c.args(&["/no/such/program"]);
+    let o = c.run();
+    o.assert_fail();
+    assert!(
+        host_mounts_under(c.base()).is_empty(),
+        "{:?}",
+        host_mounts_under(c.base())
+    );
+    assert!(!c.has_state_dir());
+}

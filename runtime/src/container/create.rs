@@ -17,8 +17,8 @@ use crate::error::Context;
 use crate::hooks::{self, Kind};
 use crate::namespaces::Plan;
 use crate::process::channel::{self, Msg};
-use crate::process::clone;
 use crate::process::init::{self, InitArgs};
+use crate::process::{clone, cpus, mempolicy, user};
 use crate::spec::Bundle;
 use crate::state::{self, ContainerDir, State, Status};
 use crate::{cgroups, rootfs, Error, Result};
@@ -62,12 +62,14 @@ pub fn create(opts: CreateOpts) -> Result<Created> {
     let mut seccomp = crate::seccomp::from_spec(spec, &crate::seccomp::cache_dir(&opts.root))?;
     crate::logging::step("config loaded");
     let plan = Plan::from_spec(spec)?;
-    if !plan.has_new(LinuxNamespaceType::Mount) && !plan.joins(LinuxNamespaceType::Mount) {
-        return Err(Error::field(
-            "linux.namespaces",
-            "a mount namespace is required",
-        ));
+    let host_mount_ns = !init::own_mount_ns(&plan);
+    if host_mount_ns {
+        rootfs::hostns::check(spec)?;
     }
+    let mempolicy = mempolicy::from_spec(spec)?;
+    user::check_personality(spec.linux().as_ref());
+    // Not applied to the init (the spec's rule), but what exec inherits.
+    cpus::affinity(process)?;
     if let Some(sysctl) = spec.linux().as_ref().and_then(|l| l.sysctl().as_ref()) {
         let mut own = plan.new;
         for (t, _, _) in &plan.join {
@@ -97,8 +99,13 @@ pub fn create(opts: CreateOpts) -> Result<Created> {
         own_pidns: plan.has_new(LinuxNamespaceType::Pid),
         // What `update` rolls back to, as created (config.json may change).
         resources: spec.linux().as_ref().and_then(|l| l.resources().clone()),
+        host_mounts: host_mount_ns.then(|| rootfs::hostns::snapshot(&bundle.rootfs)),
     };
-    match spawn(&opts, &bundle, &plan, seccomp.as_ref(), &dir, &mut st) {
+    let extra = Extra {
+        seccomp: seccomp.as_ref(),
+        mempolicy: mempolicy.as_ref(),
+    };
+    match spawn(&opts, &bundle, &plan, &extra, &dir, &mut st) {
         Ok(()) => Ok(Created {
             dir,
             state: st,
@@ -111,11 +118,20 @@ pub fn create(opts: CreateOpts) -> Result<Created> {
     }
 }
 
+/// What the init applies that the parent checked first.
+struct Extra<'a> {
+    seccomp: Option<&'a crate::seccomp::Filter>,
+    mempolicy: Option<&'a mempolicy::Policy>,
+}
+
 /// Undoes a failed create: kills the init, removes its cgroup and state dir.
 fn destroy(dir: ContainerDir, st: &State) {
     if st.pid > 0 {
         let _ = kill(Pid::from_raw(st.pid), Signal::SIGKILL);
         let _ = waitpid(Pid::from_raw(st.pid), None);
+    }
+    if let Some(before) = &st.host_mounts {
+        rootfs::hostns::cleanup(&st.rootfs, before);
     }
     if let Some(p) = &st.cgroup_path {
         let _ = cgroups::remove(p);
@@ -127,7 +143,7 @@ fn spawn(
     opts: &CreateOpts,
     bundle: &Bundle,
     plan: &Plan,
-    seccomp: Option<&crate::seccomp::Filter>,
+    extra: &Extra,
     dir: &ContainerDir,
     st: &mut State,
 ) -> Result<()> {
@@ -168,7 +184,8 @@ fn spawn(
             fifo,
             console,
             plan,
-            seccomp,
+            seccomp: extra.seccomp,
+            mempolicy: extra.mempolicy,
             cgroup_path: st.cgroup_path.as_deref(),
             no_pivot: opts.no_pivot,
             no_new_keyring: opts.no_new_keyring,

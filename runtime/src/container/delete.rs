@@ -43,6 +43,9 @@ pub fn destroy(dir: ContainerDir, st: &State, status: Status) -> Result<()> {
         }
         cgroups::remove(cg)?;
     }
+    if let Some(before) = &st.host_mounts {
+        crate::rootfs::hostns::cleanup(&st.rootfs, before);
+    }
     if !st.poststop.is_empty() {
         hooks::run_all_warn(
             Kind::Poststop,

@@ -14,9 +14,8 @@ use oci_spec::runtime::Process;
 
 use crate::error::Context;
 use crate::process::channel::{self, Channel, Msg};
-use crate::process::clone;
 use crate::process::exec::Program;
-use crate::process::user;
+use crate::process::{clone, cpus, mempolicy, user};
 use crate::state::{self, Status};
 use crate::{cgroups, console, syscall, Error, Result};
 
@@ -80,10 +79,13 @@ pub fn exec(mut opts: ExecOpts) -> Result<i32> {
     // processes too), built before anything happens.
     let config = st.bundle.join("config.json");
     let data = std::fs::read(&config).ctx(|| config.display().to_string())?;
-    let mut seccomp = crate::seccomp::from_spec(
-        &crate::spec::parse(&config, &data)?,
-        &crate::seccomp::cache_dir(&opts.root),
-    )?;
+    let spec = crate::spec::parse(&config, &data)?;
+    let mut seccomp = crate::seccomp::from_spec(&spec, &crate::seccomp::cache_dir(&opts.root))?;
+    let attrs = Attrs {
+        mempolicy: mempolicy::from_spec(&spec)?,
+        personality: spec.linux().as_ref(),
+        affinity: cpus::affinity(&opts.process)?,
+    };
     if let Some(f) = &mut seccomp {
         f.connect()?;
     }
@@ -108,12 +110,12 @@ pub fn exec(mut opts: ExecOpts) -> Result<i32> {
     let (parent, child) = channel::pair()?;
     // Pure v2: born in the container's cgroup, no migration to wait for.
     let cg_fd = st.cgroup_path.as_deref().and_then(cgroups::open_v2);
-    let (pid, in_cgroup) = clone::clone_one(0, cg_fd.as_ref())?;
+    let (pid, in_cgroup) = clone_with_initial_affinity(&attrs.affinity, cg_fd.as_ref())?;
     if pid == 0 {
         drop(parent);
         drop(cg_fd);
         let sc = seccomp.as_ref().map(|f| (f, container_state.as_slice()));
-        let err = match child_setup(&opts, &joins, &child, sc) {
+        let err = match child_setup(&opts, &joins, &child, sc, &attrs, st.pid) {
             Ok(program) => program.exec(),
             Err(e) => e,
         };
@@ -178,15 +180,47 @@ fn open_namespaces(pid: i32) -> Result<Vec<(File, libc::c_int)>> {
     Ok(v)
 }
 
+/// What an exec'd process gets from config.json and its own process.
+struct Attrs<'a> {
+    mempolicy: Option<mempolicy::Policy>,
+    personality: Option<&'a oci_spec::runtime::Linux>,
+    affinity: cpus::Affinity,
+}
+
+/// execCPUAffinity.initial: we take it for the clone, so the process is born
+/// with it before it joins the container's cgroup, then take ours back.
+fn clone_with_initial_affinity(
+    affinity: &cpus::Affinity,
+    cg_fd: Option<&OwnedFd>,
+) -> Result<(i32, bool)> {
+    let Some(initial) = &affinity.initial else {
+        return clone::clone_one(0, cg_fd);
+    };
+    let ours = syscall::get_affinity().ctx(|| "sched_getaffinity".into())?;
+    cpus::set("process.execCPUAffinity.initial", initial)?;
+    let cloned = clone::clone_one(0, cg_fd);
+    if !matches!(cloned, Ok((0, _))) {
+        let _ = syscall::set_affinity(&ours);
+    }
+    cloned
+}
+
 fn child_setup(
     opts: &ExecOpts,
     joins: &[(File, libc::c_int)],
     chan: &Channel,
     seccomp: Option<(&crate::seccomp::Filter, &[u8])>,
+    attrs: &Attrs,
+    init_pid: i32,
 ) -> Result<Program> {
+    // The parent sends `go` once we are in the container's cgroup.
     let pid: i64 = chan.wait_go()?.parse().unwrap_or(0);
+    if let Some(f) = &attrs.affinity.final_ {
+        cpus::set("process.execCPUAffinity.final", f)?;
+    }
     let (filter, state) = (seccomp.map(|s| s.0), seccomp.map_or(&[][..], |s| s.1));
     let nnp = opts.process.no_new_privileges() == Some(true);
+    enter_root_of(init_pid)?;
     for (f, flag) in joins {
         syscall::setns(f.as_fd(), *flag).ctx(|| format!("setns {flag:#x}"))?;
     }
@@ -202,6 +236,10 @@ fn child_setup(
     }
     user::apply_rlimits(p)?;
     user::apply_oom_score_adj(p)?;
+    user::apply_personality(attrs.personality)?;
+    if let Some(m) = &attrs.mempolicy {
+        m.apply()?;
+    }
     // runc's rule: without no_new_privs the filter needs CAP_SYS_ADMIN, so
     // it goes on before capabilities are dropped; otherwise last.
     // As in the init: what a filter might forbid comes before an early load.
@@ -211,4 +249,23 @@ fn child_setup(
     user::assume_identity(p)?;
     crate::seccomp::load_at(filter, nnp, false, pid, || state.to_vec())?;
     Ok(program)
+}
+
+/// A container in the host's mount namespace (none of its own) lives
+/// chrooted in its rootfs: so does what is exec'd into it. As host root,
+/// before any namespace is joined.
+fn enter_root_of(pid: i32) -> Result<()> {
+    let theirs = format!("/proc/{pid}/root");
+    let (Ok(a), Ok(b)) = (std::fs::metadata(&theirs), std::fs::metadata("/")) else {
+        return Ok(());
+    };
+    if a.ino() == b.ino() && a.dev() == b.dev() {
+        return Ok(());
+    }
+    if differing_ns(pid, "mnt")?.is_some() {
+        // setns into its mount namespace puts us in its root.
+        return Ok(());
+    }
+    nix::unistd::chroot(theirs.as_str()).ctx(|| format!("chroot {theirs}"))?;
+    nix::unistd::chdir("/").ctx(|| "chdir /".into())
 }

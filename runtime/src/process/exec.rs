@@ -45,6 +45,14 @@ impl Program {
         })
     }
 
+    /// The environment as strings, for the hooks that run with it.
+    pub fn env_strings(&self) -> Vec<String> {
+        self.envp
+            .iter()
+            .map(|e| e.to_string_lossy().into_owned())
+            .collect()
+    }
+
     /// execve; returns only on failure.
     pub fn exec(&self) -> Error {
         let mut argv: Vec<*const libc::c_char> = self.argv.iter().map(|a| a.as_ptr()).collect();

@@ -38,6 +38,7 @@ pub struct InitArgs<'a> {
     pub preserve_fds: u32,
     /// The namespaces to join were joined by the helper that cloned us.
     pub joined: bool,
+    pub mempolicy: Option<&'a super::mempolicy::Policy>,
 }
 
 /// Never returns: execs the user's program or exits after reporting why not.
@@ -53,10 +54,11 @@ pub fn run(args: InitArgs) -> ! {
     };
     // After Ready only stderr is left to report on.
     let err = match wait_for_start(&args.fifo).and_then(|()| {
-        hooks::run_all(
+        hooks::run_all_with_env(
             Kind::StartContainer,
             &Kind::StartContainer.of(args.bundle.spec.hooks()),
             &state,
+            &program.env_strings(),
         )
     }) {
         Ok(()) => program.exec(),
@@ -79,6 +81,8 @@ fn setup(a: &InitArgs) -> Result<(Program, Vec<u8>)> {
         .as_ref()
         .ok_or_else(|| Error::field("process", "missing"))?;
     let host_pid = a.chan.wait_go()?;
+    // Now in the container's cgroup: the CPUs it allows, not the caller's pinning.
+    super::cpus::reset_to_cgroup();
     let plan = a.plan;
     let in_userns = plan.has_new(LinuxNamespaceType::User) || plan.joins(LinuxNamespaceType::User);
     if plan.has_new(LinuxNamespaceType::User) {
@@ -91,6 +95,12 @@ fn setup(a: &InitArgs) -> Result<(Program, Vec<u8>)> {
         // Our host uid is not mapped there: files we made would fail EOVERFLOW.
         become_userns_root()?;
     }
+    if plan.has_new(LinuxNamespaceType::Network) {
+        // A new network namespace starts with `lo` down; runc and crun bring
+        // it up. One joined by path is its owner's to configure.
+        crate::syscall::loopback_up()
+            .ctx(|| "bring up lo in the container's network namespace".into())?;
+    }
     if plan.has_new(LinuxNamespaceType::Cgroup) {
         // Now that the parent has moved us into the container's cgroup, the
         // new namespace is rooted there.
@@ -102,13 +112,18 @@ fn setup(a: &InitArgs) -> Result<(Program, Vec<u8>)> {
     setup_rootfs(a, in_userns)?;
     a.chan.send(&Msg::CreateRuntimeHooks)?;
     a.chan.wait_go()?;
-    hooks::run_all(
+    hooks::run_all_with_env(
         Kind::CreateContainer,
         &Kind::CreateContainer.of(spec.hooks()),
         &hook_state(a, &host_pid, "creating"),
+        process.env().as_deref().unwrap_or_default(),
     )?;
     let state = hook_state(a, &host_pid, "created");
-    if a.no_pivot {
+    if !own_mount_ns(a.plan) {
+        // The host's mount namespace: neither pivot_root nor MS_MOVE may
+        // touch its "/".
+        pivot::chroot_only(&a.bundle.rootfs)?;
+    } else if a.no_pivot {
         pivot::move_root(&a.bundle.rootfs)?;
     } else {
         pivot::pivot(&a.bundle.rootfs)?;
@@ -142,6 +157,12 @@ fn setup(a: &InitArgs) -> Result<(Program, Vec<u8>)> {
     seccomp::load_at(a.seccomp, nnp, false, pid, seccomp_state)?;
     a.chan.send(&Msg::Ready)?;
     Ok((program, state))
+}
+
+/// Whether the container has a mount namespace (new or joined); without
+/// one it shares the host's (rootfs::hostns).
+pub fn own_mount_ns(plan: &Plan) -> bool {
+    plan.has_new(LinuxNamespaceType::Mount) || plan.joins(LinuxNamespaceType::Mount)
 }
 
 /// Whether our user namespace maps uid and gid 0 (a map line "0 HOST N").
@@ -188,10 +209,12 @@ fn setup_rootfs(a: &InitArgs, in_userns: bool) -> Result<()> {
     let spec = &a.bundle.spec;
     let linux = spec.linux().as_ref();
     let rootfs = &a.bundle.rootfs;
-    mounts::prepare(
-        rootfs,
-        linux.and_then(|l| l.rootfs_propagation().as_deref()),
-    )?;
+    if own_mount_ns(a.plan) {
+        mounts::prepare(
+            rootfs,
+            linux.and_then(|l| l.rootfs_propagation().as_deref()),
+        )?;
+    }
     let safe = SafeRoot::open(rootfs)?;
     let ctx = mounts::Ctx {
         root: &safe,
@@ -263,6 +286,10 @@ fn apply_process(a: &InitArgs, p: &Process, early_seccomp: &dyn Fn() -> Result<(
     user::apply_oom_score_adj(p)?;
     user::apply_io_priority(p)?;
     user::apply_scheduler(p)?;
+    user::apply_personality(a.bundle.spec.linux().as_ref())?;
+    if let Some(m) = a.mempolicy {
+        m.apply()?;
+    }
     early_seccomp()?;
     user::assume_identity(p)
 }

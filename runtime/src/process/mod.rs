@@ -3,6 +3,8 @@
 
 pub mod channel;
 pub mod clone;
+pub mod cpus;
 pub mod exec;
 pub mod init;
+pub mod mempolicy;
 pub mod user;

@@ -200,8 +200,53 @@ pub fn lookup_program(p: &Process) -> Result<super::exec::Program> {
     if nix::unistd::chdir(p.cwd()).is_ok() {
         check_cwd_inside()?;
     }
-    super::exec::Program::new(
-        p.args().as_deref().unwrap_or_default(),
-        p.env().as_deref().unwrap_or_default(),
-    )
+    super::exec::Program::new(p.args().as_deref().unwrap_or_default(), &process_env(p))
+}
+
+/// process.env, plus HOME from the container's /etc/passwd when it is unset
+/// ("/" for a uid it does not list), as runc sets it. Read inside the root.
+pub fn process_env(p: &Process) -> Vec<String> {
+    let mut env = p.env().clone().unwrap_or_default();
+    if !env.iter().any(|e| e.starts_with("HOME=")) {
+        env.push(format!("HOME={}", home_of(p.user().uid())));
+    }
+    env
+}
+
+fn home_of(uid: u32) -> String {
+    let passwd = std::fs::read_to_string("/etc/passwd").unwrap_or_default();
+    passwd
+        .lines()
+        .find_map(|l| {
+            let f: Vec<&str> = l.split(':').collect();
+            (f.len() >= 6 && f[2].parse::<u32>().ok() == Some(uid) && !f[5].is_empty())
+                .then(|| f[5].to_string())
+        })
+        .unwrap_or_else(|| "/".into())
+}
+
+/// linux.personality: the execution domain (LINUX32 makes `uname -m` say
+/// i686). Flags are ignored with a warning, as runc does; see `check_personality`.
+pub fn apply_personality(linux: Option<&oci_spec::runtime::Linux>) -> Result<()> {
+    use oci_spec::runtime::LinuxPersonalityDomain;
+    let Some(p) = linux.and_then(|l| l.personality().as_ref()) else {
+        return Ok(());
+    };
+    const PER_LINUX32: libc::c_ulong = 0x0008;
+    let persona = match p.domain() {
+        LinuxPersonalityDomain::PerLinux => 0,
+        LinuxPersonalityDomain::PerLinux32 => PER_LINUX32,
+    };
+    crate::syscall::personality(persona).ctx(|| format!("linux.personality {}", p.domain()))
+}
+
+/// Warns about personality flags, which no runtime applies (runc ignores them).
+pub fn check_personality(linux: Option<&oci_spec::runtime::Linux>) {
+    if let Some(f) = linux
+        .and_then(|l| l.personality().as_ref())
+        .and_then(|p| p.flags().as_ref())
+        .filter(|f| !f.is_empty())
+    {
+        crate::logging::warn(&format!("linux.personality.flags {f:?}: ignored"));
+    }
 }

@@ -2,6 +2,8 @@
 
 use nix::mount::MsFlags;
 
+use crate::syscall::MountAttr;
+
 /// What a mount's options mean to mount(2).
 #[derive(Debug, PartialEq, Eq)]
 pub struct Parsed {
@@ -10,6 +12,9 @@ pub struct Parsed {
     pub propagation: MsFlags,
     /// Options passed on to the filesystem.
     pub data: Vec<String>,
+    /// Recursive attributes (`rro`, `rnosuid`, ...): mount_setattr with
+    /// AT_RECURSIVE on the mount and every mount below it.
+    pub recursive: MountAttr,
 }
 
 const TABLE: &[(&str, bool, MsFlags)] = &[
@@ -37,9 +42,75 @@ const TABLE: &[(&str, bool, MsFlags)] = &[
     ("norelatime", true, MsFlags::MS_RELATIME),
     ("strictatime", false, MsFlags::MS_STRICTATIME),
     ("nostrictatime", true, MsFlags::MS_STRICTATIME),
+    ("nosymfollow", false, MS_NOSYMFOLLOW),
+    ("symfollow", true, MS_NOSYMFOLLOW),
     ("bind", false, MsFlags::MS_BIND),
     ("rbind", false, MsFlags::MS_BIND.union(MsFlags::MS_REC)),
 ];
+
+/// MS_NOSYMFOLLOW (Linux 5.10), which nix does not name.
+const MS_NOSYMFOLLOW: MsFlags = MsFlags::from_bits_retain(256);
+
+const MOUNT_ATTR_RDONLY: u64 = 0x1;
+const MOUNT_ATTR_NOSUID: u64 = 0x2;
+const MOUNT_ATTR_NODEV: u64 = 0x4;
+const MOUNT_ATTR_NOEXEC: u64 = 0x8;
+/// The atime mode: one of RELATIME (0), NOATIME, STRICTATIME.
+const MOUNT_ATTR__ATIME: u64 = 0x70;
+const MOUNT_ATTR_NOATIME: u64 = 0x10;
+const MOUNT_ATTR_STRICTATIME: u64 = 0x20;
+const MOUNT_ATTR_NODIRATIME: u64 = 0x80;
+const MOUNT_ATTR_NOSYMFOLLOW: u64 = 0x20_0000;
+
+/// What a recursive option does to the mount_setattr attributes.
+#[derive(Clone, Copy)]
+enum Rec {
+    Set(u64),
+    Clear(u64),
+    /// An atime mode replaces the current one.
+    Atime(u64),
+}
+
+/// runc's recursive options (runtime-spec 1.1 "r" forms).
+const RECURSIVE: &[(&str, Rec)] = &[
+    ("rro", Rec::Set(MOUNT_ATTR_RDONLY)),
+    ("rrw", Rec::Clear(MOUNT_ATTR_RDONLY)),
+    ("rnosuid", Rec::Set(MOUNT_ATTR_NOSUID)),
+    ("rsuid", Rec::Clear(MOUNT_ATTR_NOSUID)),
+    ("rnodev", Rec::Set(MOUNT_ATTR_NODEV)),
+    ("rdev", Rec::Clear(MOUNT_ATTR_NODEV)),
+    ("rnoexec", Rec::Set(MOUNT_ATTR_NOEXEC)),
+    ("rexec", Rec::Clear(MOUNT_ATTR_NOEXEC)),
+    ("rnodiratime", Rec::Set(MOUNT_ATTR_NODIRATIME)),
+    ("rdiratime", Rec::Clear(MOUNT_ATTR_NODIRATIME)),
+    ("rnosymfollow", Rec::Set(MOUNT_ATTR_NOSYMFOLLOW)),
+    ("rsymfollow", Rec::Clear(MOUNT_ATTR_NOSYMFOLLOW)),
+    ("rnoatime", Rec::Atime(MOUNT_ATTR_NOATIME)),
+    ("rstrictatime", Rec::Atime(MOUNT_ATTR_STRICTATIME)),
+    ("rrelatime", Rec::Atime(0)),
+    ("ratime", Rec::Atime(0)),
+    ("rnorelatime", Rec::Atime(0)),
+    ("rnostrictatime", Rec::Atime(0)),
+];
+
+impl Rec {
+    fn apply(self, a: &mut MountAttr) {
+        match self {
+            Rec::Set(f) => {
+                a.attr_set |= f;
+                a.attr_clr &= !f;
+            }
+            Rec::Clear(f) => {
+                a.attr_clr |= f;
+                a.attr_set &= !f;
+            }
+            Rec::Atime(mode) => {
+                a.attr_clr |= MOUNT_ATTR__ATIME;
+                a.attr_set = (a.attr_set & !MOUNT_ATTR__ATIME) | mode;
+            }
+        }
+    }
+}
 
 const PROPAGATION: &[(&str, MsFlags)] = &[
     ("private", MsFlags::MS_PRIVATE),
@@ -53,13 +124,17 @@ const PROPAGATION: &[(&str, MsFlags)] = &[
 ];
 
 /// Options runc accepts that change nothing for mount(2).
-const IGNORED: &[&str] = &["tmpcopyup", "rro", "rrw", "recursive"];
+const IGNORED: &[&str] = &["tmpcopyup", "recursive"];
 
-pub fn parse(options: &[String]) -> Parsed {
+/// Parses a mount's options. An `r` form of a flag that has no recursive
+/// attribute (`rsync`, `rfoo` for a known `foo`) is refused by name rather
+/// than handed to the filesystem as data.
+pub fn parse(options: &[String]) -> Result<Parsed, String> {
     let mut p = Parsed {
         flags: MsFlags::empty(),
         propagation: MsFlags::empty(),
         data: Vec::new(),
+        recursive: MountAttr::default(),
     };
     for o in options {
         if let Some((_, clear, f)) = TABLE.iter().find(|(n, _, _)| n == o) {
@@ -70,11 +145,26 @@ pub fn parse(options: &[String]) -> Parsed {
             }
         } else if let Some((_, f)) = PROPAGATION.iter().find(|(n, _)| n == o) {
             p.propagation.insert(*f);
+        } else if let Some((_, r)) = RECURSIVE.iter().find(|(n, _)| n == o) {
+            r.apply(&mut p.recursive);
+        } else if o
+            .strip_prefix('r')
+            .is_some_and(|rest| TABLE.iter().any(|(n, _, _)| *n == rest))
+        {
+            return Err(format!(
+                "unknown recursive mount option {o:?} (no mount attribute for it)"
+            ));
         } else if !IGNORED.contains(&o.as_str()) {
             p.data.push(o.clone());
         }
     }
-    p
+    Ok(p)
+}
+
+impl Parsed {
+    pub fn has_recursive(&self) -> bool {
+        self.recursive != MountAttr::default()
+    }
 }
 
 /// Propagation name (rootfsPropagation) to flags.
@@ -89,6 +179,7 @@ pub fn propagation(name: &str) -> Option<MsFlags> {
 pub fn known_options() -> Vec<&'static str> {
     let mut v: Vec<&str> = TABLE.iter().map(|(n, _, _)| *n).collect();
     v.extend(PROPAGATION.iter().map(|(n, _)| *n));
+    v.extend(RECURSIVE.iter().map(|(n, _)| *n));
     v.extend(IGNORED);
     v
 }
@@ -105,13 +196,37 @@ mod tests {
     fn flags_propagation_and_data() {
         let p = parse(&s(&[
             "rbind", "ro", "nosuid", "rslave", "mode=755", "size=64k",
-        ]));
+        ]))
+        .unwrap();
         assert_eq!(
             p.flags,
             MsFlags::MS_BIND | MsFlags::MS_REC | MsFlags::MS_RDONLY | MsFlags::MS_NOSUID
         );
         assert_eq!(p.propagation, MsFlags::MS_SLAVE | MsFlags::MS_REC);
         assert_eq!(p.data, s(&["mode=755", "size=64k"]));
-        assert!(!parse(&s(&["ro", "rw"])).flags.contains(MsFlags::MS_RDONLY));
+        assert!(!parse(&s(&["ro", "rw"]))
+            .unwrap()
+            .flags
+            .contains(MsFlags::MS_RDONLY));
+        assert!(!p.has_recursive());
+    }
+
+    #[test]
+    fn recursive_attributes() {
+        let p = parse(&s(&["rbind", "rro", "rnosuid", "rnoexec", "rnoatime"])).unwrap();
+        assert_eq!(
+            p.recursive.attr_set,
+            MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC | MOUNT_ATTR_NOATIME
+        );
+        assert_eq!(p.recursive.attr_clr, MOUNT_ATTR__ATIME);
+        assert!(p.data.is_empty());
+        // A later option wins; an atime mode replaces the previous one.
+        let p = parse(&s(&["rro", "rrw", "rstrictatime", "rrelatime"])).unwrap();
+        assert_eq!(p.recursive.attr_set, 0);
+        assert_eq!(p.recursive.attr_clr, MOUNT_ATTR_RDONLY | MOUNT_ATTR__ATIME);
+        let e = parse(&s(&["rbind", "rsync"])).unwrap_err();
+        assert!(e.contains("\"rsync\""), "{e}");
+        // Filesystem options that merely start with r pass through.
+        assert_eq!(parse(&s(&["resvport"])).unwrap().data, s(&["resvport"]));
     }
 }

@@ -9,6 +9,7 @@
 pub mod cgroupfs;
 pub mod devices;
 pub mod flags;
+pub mod hostns;
 pub mod mounts;
 pub mod paths;
 pub mod pivot;

@@ -1,5 +1,6 @@
 //! The spec's mounts, in order, onto destinations resolved inside the rootfs.
 
+use std::os::fd::{AsFd, AsRawFd};
 use std::path::{Path, PathBuf};
 
 use nix::errno::Errno;
@@ -7,6 +8,7 @@ use nix::mount::MsFlags;
 use oci_spec::runtime::Mount;
 
 use super::{fd_path, flags, mount, SafeRoot};
+use crate::error::Context;
 use crate::{Error, Result};
 
 /// What mount setup needs to know about the container beyond the mount list.
@@ -92,16 +94,58 @@ pub fn mount_all(ctx: &Ctx, mounts: &[Mount]) -> Result<()> {
 
 fn mount_one(ctx: &Ctx, m: &Mount) -> Result<()> {
     let options = m.options().clone().unwrap_or_default();
-    let parsed = flags::parse(&options);
+    let parsed = flags::parse(&options).map_err(Error::Other)?;
     let typ = m.typ().as_deref().unwrap_or("");
     let is_bind = parsed.flags.contains(MsFlags::MS_BIND) || typ == "bind";
     let dest = m.destination();
 
     if typ == "cgroup" || typ == "cgroup2" {
-        return super::cgroupfs::mount_cgroups(ctx, dest, &parsed);
+        super::cgroupfs::mount_cgroups(ctx, dest, &parsed)?;
+    } else if is_bind {
+        bind(ctx, m, &parsed)?;
+    } else {
+        mount_fs(ctx, m, typ, &parsed)?;
     }
-    if is_bind {
-        return bind(ctx, m, &parsed);
+    if parsed.has_recursive() {
+        let mounted = ctx.root.resolve(dest)?;
+        crate::syscall::mount_setattr(mounted.as_fd(), true, &parsed.recursive)
+            .ctx(|| "set recursive mount attributes (mount_setattr)".into())?;
+    }
+    Ok(())
+}
+
+/// proc and sysfs only on a real directory: a symlink there would be
+/// followed inside the root, so /proc could land where procfs protections
+/// (masked paths) don't reach (runc's rule, CVE-2019-19921 class).
+fn check_ordinary_dir(ctx: &Ctx, dest: &Path) -> Result<()> {
+    let (parent, name) = ctx.root.parent_of(dest)?;
+    match nix::sys::stat::fstatat(
+        Some(parent.as_raw_fd()),
+        &name,
+        nix::fcntl::AtFlags::AT_SYMLINK_NOFOLLOW,
+    ) {
+        Ok(st) if st.st_mode & libc::S_IFMT == libc::S_IFDIR => Ok(()),
+        Ok(st) => {
+            let what = if st.st_mode & libc::S_IFMT == libc::S_IFLNK {
+                "a symlink"
+            } else {
+                "not a directory"
+            };
+            Err(Error::Other(format!(
+                "must be mounted on an ordinary directory: {} in the rootfs is {what}",
+                dest.display()
+            )))
+        }
+        Err(Errno::ENOENT) => Ok(()),
+        Err(e) => Err(Error::sys(format!("stat {} in rootfs", dest.display()), e)),
+    }
+}
+
+/// A filesystem mount (proc, tmpfs, sysfs, mqueue, ...).
+fn mount_fs(ctx: &Ctx, m: &Mount, typ: &str, parsed: &flags::Parsed) -> Result<()> {
+    let dest = m.destination();
+    if typ == "proc" || typ == "sysfs" {
+        check_ordinary_dir(ctx, dest)?;
     }
     let target = ctx.root.mkdir_all(dest)?;
     let tp = fd_path(&target);
@@ -165,6 +209,11 @@ fn bind(ctx: &Ctx, m: &Mount, parsed: &flags::Parsed) -> Result<()> {
     } else {
         ctx.root.touch(m.destination())?
     };
+    if let Some(o) = parsed.data.first() {
+        return Err(Error::Other(format!(
+            "option {o:?}: bind mounts take no filesystem options"
+        )));
+    }
     let base = MsFlags::MS_BIND | (parsed.flags & MsFlags::MS_REC);
     mount(Some(&src), &fd_path(&target), None, base, None)?;
     // Keep the handle open while its /proc/self/fd path is in use.

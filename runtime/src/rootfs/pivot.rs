@@ -1,4 +1,5 @@
-//! Switching to the new root: pivot_root, or MS_MOVE + chroot with --no-pivot.
+//! Switching to the new root: pivot_root, MS_MOVE + chroot with --no-pivot,
+//! or chroot alone in the host's mount namespace.
 
 use std::fs::File;
 use std::os::fd::AsRawFd;
@@ -35,6 +36,14 @@ pub fn pivot(rootfs: &Path) -> Result<()> {
 pub fn move_root(rootfs: &Path) -> Result<()> {
     chdir(rootfs).ctx(|| format!("chdir {}", rootfs.display()))?;
     mount(Some(rootfs), Path::new("/"), None, MsFlags::MS_MOVE, None)?;
+    chroot(".").ctx(|| "chroot".into())?;
+    chdir("/").ctx(|| "chdir /".into())
+}
+
+/// chroot alone, for a container in the host's mount namespace: the host's
+/// "/" stays where it is.
+pub fn chroot_only(rootfs: &Path) -> Result<()> {
+    chdir(rootfs).ctx(|| format!("chdir {}", rootfs.display()))?;
     chroot(".").ctx(|| "chroot".into())?;
     chdir("/").ctx(|| "chdir /".into())
 }

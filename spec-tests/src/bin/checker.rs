@@ -5,7 +5,7 @@
 //! Probe arguments may follow, in any number and order; each adds an entry to `probes`:
 //!
 //! ```text
-//! checker [write PATH | read PATH | stat PATH | sysctl NAME | exists PATH]...
+//! checker [write PATH | read PATH | stat PATH | sysctl NAME | exists PATH | tcp ADDR]...
 //! checker exewatch DEV INO SECONDS OUTFILE     (CVE-2019-5736 watcher, see tests/security.rs)
 //! checker exit CODE                            (print the report, then exit with CODE)
 //! ```
@@ -287,6 +287,19 @@ fn groups() -> Vec<u32> {
     }
 }
 
+/// A TCP server on ADDR (port 0: any) and one connection to it from here.
+fn tcp_probe(addr: &str) -> Value {
+    let r = (|| -> std::io::Result<()> {
+        let l = std::net::TcpListener::bind((addr, 0))?;
+        let _c = std::net::TcpStream::connect(l.local_addr()?)?;
+        l.accept().map(drop)
+    })();
+    match r {
+        Ok(()) => json!({"ok": true}),
+        Err(e) => err_json(&e),
+    }
+}
+
 fn isatty(fd: i32) -> bool {
     // SAFETY: isatty takes any fd.
     unsafe { libc::isatty(fd) == 1 }
@@ -329,6 +342,7 @@ fn probe(kind: &str, arg: &str) -> Value {
             }
         }
         "syscall" => syscall_probe(arg),
+        "tcp" => tcp_probe(arg),
         _ => json!({"ok": false, "error": format!("unknown probe {kind}")}),
     };
     v["probe"] = json!(kind);
