@@ -368,7 +368,7 @@ fn unknown_recursive_option_and_filesystem_data_on_a_bind_are_refused_by_name() 
 #[test]
 fn proc_or_sys_on_a_symlink_is_refused_saying_so() {
     for dir in ["proc", "sys"] {
-        let mut c = Container::new("proc-symlink");
+        let c = Container::new("proc-symlink");
         let p = c.rootfs().join(dir);
         fs::remove_dir(&p).unwrap();
         std::os::unix::fs::symlink("tmp", &p).unwrap();
@@ -385,4 +385,34 @@ fn proc_or_sys_on_a_symlink_is_refused_saying_so() {
             "procfs landed on the link target"
         );
     }
+}
+
+/// podman's --tmpfs default: the tmpfs starts with what the image had there.
+/// Known to fail with Berth before 2026-12 (tmpcopyup was ignored).
+#[test]
+fn tmpcopyup_fills_the_tmpfs_with_the_directory_it_hides() {
+    let mut c = Container::new("tmpcopyup");
+    let etc = c.rootfs().join("opt/conf");
+    fs::create_dir_all(etc.join("sub")).unwrap();
+    fs::write(etc.join("sub/file"), "image-content").unwrap();
+    fs::set_permissions(etc.join("sub/file"), fs::Permissions::from_mode(0o640)).unwrap();
+    std::os::unix::fs::symlink("sub/file", etc.join("link")).unwrap();
+    c.add_mount(
+        json!({"destination": "/opt/conf", "type": "tmpfs", "source": "tmpfs",
+                       "options": ["tmpcopyup", "mode=755"]}),
+    );
+    c.args(&[
+        "sh",
+        "-c",
+        "cat /opt/conf/link; stat -c ' %a' /opt/conf/sub/file; echo new > /opt/conf/sub/file; \
+         grep -c ' /opt/conf tmpfs' /proc/self/mounts",
+    ]);
+    let o = c.run();
+    o.assert_ok();
+    assert_eq!(o.stdout, "image-content 640\n1\n", "{o}");
+    // Writes went to the tmpfs, not the image.
+    assert_eq!(
+        fs::read_to_string(etc.join("sub/file")).unwrap(),
+        "image-content"
+    );
 }

@@ -15,6 +15,8 @@ pub struct Parsed {
     /// Recursive attributes (`rro`, `rnosuid`, ...): mount_setattr with
     /// AT_RECURSIVE on the mount and every mount below it.
     pub recursive: MountAttr,
+    /// `tmpcopyup`: a tmpfs starts with the contents of the directory it hides.
+    pub copy_up: bool,
 }
 
 const TABLE: &[(&str, bool, MsFlags)] = &[
@@ -123,8 +125,7 @@ const PROPAGATION: &[(&str, MsFlags)] = &[
     ("runbindable", MsFlags::MS_UNBINDABLE.union(MsFlags::MS_REC)),
 ];
 
-/// Options runc accepts that change nothing for mount(2).
-const IGNORED: &[&str] = &["tmpcopyup", "recursive"];
+const TMPCOPYUP: &str = "tmpcopyup";
 
 /// Parses a mount's options. An `r` form of a flag that has no recursive
 /// attribute (`rsync`, `rfoo` for a known `foo`) is refused by name rather
@@ -135,6 +136,7 @@ pub fn parse(options: &[String]) -> Result<Parsed, String> {
         propagation: MsFlags::empty(),
         data: Vec::new(),
         recursive: MountAttr::default(),
+        copy_up: false,
     };
     for o in options {
         if let Some((_, clear, f)) = TABLE.iter().find(|(n, _, _)| n == o) {
@@ -154,7 +156,9 @@ pub fn parse(options: &[String]) -> Result<Parsed, String> {
             return Err(format!(
                 "unknown recursive mount option {o:?} (no mount attribute for it)"
             ));
-        } else if !IGNORED.contains(&o.as_str()) {
+        } else if o == TMPCOPYUP {
+            p.copy_up = true;
+        } else {
             p.data.push(o.clone());
         }
     }
@@ -180,7 +184,7 @@ pub fn known_options() -> Vec<&'static str> {
     let mut v: Vec<&str> = TABLE.iter().map(|(n, _, _)| *n).collect();
     v.extend(PROPAGATION.iter().map(|(n, _)| *n));
     v.extend(RECURSIVE.iter().map(|(n, _)| *n));
-    v.extend(IGNORED);
+    v.push(TMPCOPYUP);
     v
 }
 

@@ -7,6 +7,7 @@
 //! (CVE-2021-30465 class). After pivot_root the host is out of reach.
 
 pub mod cgroupfs;
+pub mod copyup;
 pub mod devices;
 pub mod flags;
 pub mod hostns;

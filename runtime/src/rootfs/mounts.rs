@@ -7,7 +7,7 @@ use nix::errno::Errno;
 use nix::mount::MsFlags;
 use oci_spec::runtime::Mount;
 
-use super::{fd_path, flags, mount, SafeRoot};
+use super::{copyup, fd_path, flags, mount, SafeRoot};
 use crate::error::Context;
 use crate::{Error, Result};
 
@@ -147,6 +147,13 @@ fn mount_fs(ctx: &Ctx, m: &Mount, typ: &str, parsed: &flags::Parsed) -> Result<(
     if typ == "proc" || typ == "sysfs" {
         check_ordinary_dir(ctx, dest)?;
     }
+    // tmpcopyup: hold the directory the tmpfs will hide.
+    let lower = match ctx.root.resolve(dest) {
+        Ok(h) if parsed.copy_up && typ == "tmpfs" => {
+            Some(copyup::open_dir(h.as_raw_fd(), ".".as_ref()).ctx(|| "tmpcopyup".into())?)
+        }
+        _ => None,
+    };
     let target = ctx.root.mkdir_all(dest)?;
     let tp = fd_path(&target);
     let src = m.source().clone().unwrap_or_else(|| PathBuf::from(typ));
@@ -189,6 +196,11 @@ fn mount_fs(ctx: &Ctx, m: &Mount, typ: &str, parsed: &flags::Parsed) -> Result<(
     }
     // The handle still names the directory under the new mount: re-resolve.
     let mounted = ctx.root.resolve(dest)?;
+    if let Some(lower) = lower {
+        let upper =
+            copyup::open_dir(mounted.as_raw_fd(), ".".as_ref()).ctx(|| "tmpcopyup".into())?;
+        copyup::copy_tree(&lower, &upper)?;
+    }
     apply_propagation(&fd_path(&mounted), parsed.propagation)
 }
 
