@@ -161,6 +161,21 @@ else
     bad "$name" "podman exited $?"
 fi
 
+# 3b. --tmpfs: podman asks for tmpcopyup, so the image's files are there;
+# --network none: lo is up, so 127.0.0.1 works (busybox nc serves it).
+name="run --tmpfs /etc keeps the image's /etc (tmpcopyup)"
+if out=$(pm run --rm "${run_flags[@]}" --tmpfs /etc "$IMAGE" sh -c 'grep -c "^root:" /etc/passwd; grep -c " /etc tmpfs" /proc/mounts' </dev/null); then
+    if [[ $out == $'1\n1' ]]; then ok "$name"; else bad "$name" "output '$out', want '1' twice"; fi
+else
+    bad "$name" "podman exited $?"
+fi
+name="run --network none has lo up"  # run_flags has --network none
+if out=$(pm run --rm "${run_flags[@]}" "$IMAGE" cat /sys/class/net/lo/flags </dev/null); then
+    if (( (out & 1) == 1 )); then ok "$name"; else bad "$name" "lo flags '$out': IFF_UP not set"; fi
+else
+    bad "$name" "podman exited $?"
+fi
+
 # 4. stdin through conmon.
 name="run -i passes stdin"
 if out=$(echo piped-in | pm run -i --rm "${run_flags[@]}" "$IMAGE" cat); then
