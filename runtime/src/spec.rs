@@ -11,7 +11,7 @@ use oci_spec::runtime::{LinuxNamespaceType, Spec};
 use crate::{Error, Result};
 
 /// The spec version we implement and report.
-pub const OCI_VERSION: &str = "1.2.0";
+pub const OCI_VERSION: &str = "1.3.0";
 
 /// A loaded bundle: its directory, the parsed config and the absolute rootfs.
 pub struct Bundle {

@@ -166,6 +166,12 @@ impl Output {
         self
     }
 
+    /// stderr with runc's logrus quoting undone (`msg="a \"b\""` reads `msg="a "b""`),
+    /// for matching messages that hold quotes.
+    pub fn stderr_text(&self) -> String {
+        self.stderr.replace("\\\"", "\"").replace("\\\\", "\\")
+    }
+
     /// The last line of stdout that parses as a JSON object.
     #[track_caller]
     pub fn json(&self) -> Value {

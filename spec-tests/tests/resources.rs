@@ -21,7 +21,7 @@ fn container(name: &str, resources: Value) -> (Container, String) {
 fn assert_refused(c: &Container, path: &str, field: &str) {
     let o = c.create();
     o.assert_fail();
-    assert!(o.stderr.contains(field), "want {field} named: {o}");
+    assert!(o.stderr_text().contains(field), "want {field} named: {o}");
     assert_eq!(o.stderr.trim().lines().count(), 1, "one line: {o}");
     assert!(!c.has_state_dir(), "state left: {:?}", c.state_entries());
     let dir = cgroup_file("pids", path, "", "");
