@@ -44,9 +44,10 @@ BINARIES := runtime builder shim
 #   runc crun                                 reference runtimes: bench, comparisons
 #   podman conmon containernetworking-plugins spec-tests/integration/podman.sh
 #   shellcheck                                lint of the shell scripts
+#   criu                                      what runtime checkpoint/restore drive
 #   ca-certificates curl                      rustup, when cargo is missing
 DEB_PACKAGES := build-essential pkg-config libseccomp-dev libelf-dev zlib1g-dev busybox-static jq \
-	runc crun podman conmon containernetworking-plugins shellcheck ca-certificates curl
+	runc crun podman conmon containernetworking-plugins shellcheck criu ca-certificates curl
 
 SH_SCRIPTS := .ci/run bench/mkbundle.sh bench/lifecycle.sh bench/exec.sh bench/common.sh \
 	spec-tests/integration/podman.sh spec-tests/portable.sh

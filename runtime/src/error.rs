@@ -39,6 +39,17 @@ pub enum Error {
         path: String,
         msg: String,
     },
+    /// criu is missing or `criu check` fails: `checkpoint`/`restore` refuse
+    /// before touching anything.
+    #[error("{verb}: criu does not work on this host ({why})")]
+    CriuUnavailable { verb: &'static str, why: String },
+    /// A criu run failed; `msg` quotes its log.
+    #[error("{verb}: criu {action} failed: {msg}")]
+    Criu {
+        verb: &'static str,
+        action: &'static str,
+        msg: String,
+    },
     #[error("cgroups: {0}")]
     Cgroup(String),
     /// An error reported by the container's init across the sync channel.

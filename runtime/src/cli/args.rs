@@ -29,8 +29,8 @@ pub struct Cli {
     /// Rootless mode: true, false or auto.
     #[arg(long, global = true, num_args = 0..=1, default_missing_value = "true")]
     pub rootless: Option<String>,
-    /// Accepted for runc compatibility; checkpointing is not supported.
-    #[arg(long, global = true, hide = true)]
+    /// The criu binary `checkpoint` and `restore` drive (default: criu from PATH).
+    #[arg(long, global = true)]
     pub criu: Option<String>,
     #[command(subcommand)]
     pub command: Command,
@@ -175,6 +175,110 @@ pub struct UpdateArgs {
     pub mem_bw_schema: Option<String>,
 }
 
+/// runc's checkpoint flags.
+#[derive(Args)]
+pub struct CheckpointArgs {
+    pub id: String,
+    /// Path for saving criu image files (default ./checkpoint).
+    #[arg(long = "image-path")]
+    pub image_path: Option<PathBuf>,
+    /// Path for saving work files and logs.
+    #[arg(long = "work-path")]
+    pub work_path: Option<PathBuf>,
+    /// Path for previous criu image files in pre-dump (relative to --image-path).
+    #[arg(long = "parent-path")]
+    pub parent_path: Option<PathBuf>,
+    /// Leave the process running after checkpointing.
+    #[arg(long = "leave-running")]
+    pub leave_running: bool,
+    /// Allow open tcp connections.
+    #[arg(long = "tcp-established")]
+    pub tcp_established: bool,
+    /// Allow external unix sockets.
+    #[arg(long = "ext-unix-sk")]
+    pub ext_unix_sk: bool,
+    /// Allow shell jobs.
+    #[arg(long = "shell-job")]
+    pub shell_job: bool,
+    /// Use userfaultfd to lazily restore memory pages.
+    #[arg(long = "lazy-pages")]
+    pub lazy_pages: bool,
+    /// criu writes \0 to this fd once lazy-pages is ready.
+    #[arg(long = "status-fd", default_value_t = -1, allow_hyphen_values = true)]
+    pub status_fd: i32,
+    /// ADDRESS:PORT of the page server.
+    #[arg(long = "page-server")]
+    pub page_server: Option<String>,
+    /// Handle file locks, for safety.
+    #[arg(long = "file-locks")]
+    pub file_locks: bool,
+    /// Dump the container's memory only, leaving it running.
+    #[arg(long = "pre-dump")]
+    pub pre_dump: bool,
+    /// cgroups mode: soft (default), full, strict or ignore.
+    #[arg(long = "manage-cgroups-mode")]
+    pub manage_cgroups_mode: Option<String>,
+    /// Create a namespace, but don't restore its properties (network only).
+    #[arg(long = "empty-ns")]
+    pub empty_ns: Vec<String>,
+    /// Enable auto deduplication of memory images.
+    #[arg(long = "auto-dedup")]
+    pub auto_dedup: bool,
+}
+
+/// runc's restore flags.
+#[derive(Args)]
+pub struct RestoreArgs {
+    pub id: String,
+    /// Accepted; a container with a terminal cannot be restored (see README).
+    #[arg(long = "console-socket")]
+    pub console_socket: Option<String>,
+    /// Path to criu image files for restoring (default ./checkpoint).
+    #[arg(long = "image-path")]
+    pub image_path: Option<PathBuf>,
+    /// Path for saving work files and logs.
+    #[arg(long = "work-path")]
+    pub work_path: Option<PathBuf>,
+    #[arg(long = "tcp-established")]
+    pub tcp_established: bool,
+    #[arg(long = "ext-unix-sk")]
+    pub ext_unix_sk: bool,
+    #[arg(long = "shell-job")]
+    pub shell_job: bool,
+    #[arg(long = "file-locks")]
+    pub file_locks: bool,
+    /// cgroups mode: soft (default), full, strict or ignore.
+    #[arg(long = "manage-cgroups-mode")]
+    pub manage_cgroups_mode: Option<String>,
+    /// Path to the bundle directory.
+    #[arg(long, short = 'b', default_value = ".")]
+    pub bundle: PathBuf,
+    /// Detach from the container's process.
+    #[arg(long, short = 'd')]
+    pub detach: bool,
+    #[arg(long = "pid-file")]
+    pub pid_file: Option<PathBuf>,
+    /// Accepted for runc compatibility: the restored init is our own child.
+    #[arg(long = "no-subreaper")]
+    pub no_subreaper: bool,
+    /// Accepted for runc compatibility: criu restores the mount namespace.
+    #[arg(long = "no-pivot")]
+    pub no_pivot: bool,
+    /// Create a namespace, but don't restore its properties (network only).
+    #[arg(long = "empty-ns")]
+    pub empty_ns: Vec<String>,
+    #[arg(long = "auto-dedup")]
+    pub auto_dedup: bool,
+    #[arg(long = "lazy-pages")]
+    pub lazy_pages: bool,
+    /// An LSM profile for the restored processes, TYPE:NAME.
+    #[arg(long = "lsm-profile")]
+    pub lsm_profile: Option<String>,
+    /// An LSM mount context for the restored mounts.
+    #[arg(long = "lsm-mount-context")]
+    pub lsm_mount_context: Option<String>,
+}
+
 #[derive(Subcommand)]
 pub enum Command {
     /// Run a new process in a container.
@@ -226,6 +330,10 @@ pub enum Command {
         #[arg(long, default_value = "5s")]
         interval: String,
     },
+    /// Checkpoint a running container with criu.
+    Checkpoint(Box<CheckpointArgs>),
+    /// Restore a container from a checkpoint with criu.
+    Restore(Box<RestoreArgs>),
     /// List containers.
     #[command(alias = "ps-all")]
     List {
@@ -290,6 +398,23 @@ const LONG: &[&str] = &[
     "blkio-weight",
     "l3-cache-schema",
     "mem-bw-schema",
+    "image-path",
+    "work-path",
+    "parent-path",
+    "leave-running",
+    "tcp-established",
+    "ext-unix-sk",
+    "shell-job",
+    "lazy-pages",
+    "status-fd",
+    "page-server",
+    "file-locks",
+    "pre-dump",
+    "manage-cgroups-mode",
+    "empty-ns",
+    "auto-dedup",
+    "lsm-profile",
+    "lsm-mount-context",
 ];
 
 pub fn normalize(args: impl Iterator<Item = OsString>) -> Vec<OsString> {

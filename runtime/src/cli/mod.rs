@@ -8,7 +8,14 @@ use std::io::Write;
 use std::path::Path;
 
 use berth_runtime::container::{
-    self, create::CreateOpts, exec::ExecOpts, list::Format, run::RunOpts, update::UpdateOpts,
+    self,
+    checkpoint::{CheckpointOpts, CriuFlags},
+    create::CreateOpts,
+    exec::ExecOpts,
+    list::Format,
+    restore::RestoreOpts,
+    run::RunOpts,
+    update::UpdateOpts,
 };
 use berth_runtime::{console, features, logging, signal, Error};
 use clap::Parser;
@@ -154,6 +161,54 @@ fn dispatch(cli: &Cli) -> Result<i32, Error> {
             container::events::events(root, id, *stats, every)?;
             Ok(0)
         }
+        Command::Checkpoint(c) => {
+            container::checkpoint::checkpoint(&CheckpointOpts {
+                root: cli.root.clone(),
+                id: c.id.clone(),
+                criu: CriuFlags {
+                    criu: cli.criu.clone(),
+                    image_path: c.image_path.clone(),
+                    work_path: c.work_path.clone(),
+                    tcp_established: c.tcp_established,
+                    ext_unix_sk: c.ext_unix_sk,
+                    shell_job: c.shell_job,
+                    file_locks: c.file_locks,
+                    manage_cgroups_mode: c.manage_cgroups_mode.clone(),
+                    empty_ns: c.empty_ns.clone(),
+                    auto_dedup: c.auto_dedup,
+                    lazy_pages: c.lazy_pages,
+                },
+                parent_path: c.parent_path.clone(),
+                leave_running: c.leave_running,
+                status_fd: c.status_fd,
+                page_server: c.page_server.clone(),
+                pre_dump: c.pre_dump,
+            })?;
+            Ok(0)
+        }
+        Command::Restore(r) => container::restore::restore(&RestoreOpts {
+            root: cli.root.clone(),
+            id: r.id.clone(),
+            criu: CriuFlags {
+                criu: cli.criu.clone(),
+                image_path: r.image_path.clone(),
+                work_path: r.work_path.clone(),
+                tcp_established: r.tcp_established,
+                ext_unix_sk: r.ext_unix_sk,
+                shell_job: r.shell_job,
+                file_locks: r.file_locks,
+                manage_cgroups_mode: r.manage_cgroups_mode.clone(),
+                empty_ns: r.empty_ns.clone(),
+                auto_dedup: r.auto_dedup,
+                lazy_pages: r.lazy_pages,
+            },
+            bundle: r.bundle.clone(),
+            detach: r.detach,
+            pid_file: r.pid_file.clone(),
+            lsm_profile: r.lsm_profile.clone(),
+            lsm_mount_context: r.lsm_mount_context.clone(),
+            systemd_cgroup: cli.systemd_cgroup,
+        }),
         Command::List { format, quiet } => {
             let f = if *quiet {
                 Format::Quiet

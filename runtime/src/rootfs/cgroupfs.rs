@@ -9,15 +9,17 @@ use super::mounts::{remount_bind, Ctx};
 use super::{fd_path, flags::Parsed, mount as sys_mount};
 use crate::Result;
 
-struct HostCgroup {
+pub(crate) struct HostCgroup {
     /// Mount point on the host, e.g. /sys/fs/cgroup/cpu,cpuacct.
-    mountpoint: String,
-    fstype: String,
+    pub(crate) mountpoint: String,
+    pub(crate) fstype: String,
     /// Super options: the controllers of a v1 hierarchy.
     options: String,
 }
 
-fn host_cgroups() -> Vec<HostCgroup> {
+/// The host's cgroup mounts under /sys/fs/cgroup (also what checkpoint and
+/// restore name as external mounts).
+pub(crate) fn host_cgroups() -> Vec<HostCgroup> {
     let info = std::fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
     let mut out = Vec::new();
     for line in info.lines() {
