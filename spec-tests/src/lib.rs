@@ -35,7 +35,7 @@ use std::time::{Duration, Instant};
 pub const APPLETS: &[&str] = &[
     "sh", "cat", "ls", "echo", "true", "false", "sleep", "id", "mount", "umount", "mkdir", "touch",
     "test", "stat", "readlink", "grep", "head", "env", "hostname", "ps", "kill", "rm", "chmod",
-    "ln", "printf", "pwd", "tty", "wc", "date", "uname", "cp", "mv", "cut",
+    "ln", "printf", "pwd", "tty", "wc", "date", "uname", "cp", "mv", "cut", "ip",
 ];
 
 /// Workspace root (the directory holding the top-level Cargo.toml).

@@ -265,7 +265,10 @@ pub fn external_mounts(spec: &Spec, bundle: &Path) -> Vec<(PathBuf, ExtSource)> 
     for m in spec.mounts().iter().flatten() {
         let dest = m.destination().clone();
         let typ = m.typ().as_deref().unwrap_or("");
-        let parsed = flags::parse(&m.options().clone().unwrap_or_default());
+        // A mount with options create refuses never existed.
+        let Ok(parsed) = flags::parse(&m.options().clone().unwrap_or_default()) else {
+            continue;
+        };
         if typ == "cgroup" || typ == "cgroup2" {
             if has_ns(spec, LinuxNamespaceType::Cgroup) {
                 continue; // real cgroup mounts, dumped by criu

@@ -21,7 +21,7 @@ use crate::process::init::{self, InitArgs};
 use crate::process::{clone, cpus, mempolicy, user};
 use crate::spec::Bundle;
 use crate::state::{self, ContainerDir, State, Status};
-use crate::{cgroups, rootfs, Error, Result};
+use crate::{cgroups, netdev, rootfs, Error, Result};
 
 pub struct CreateOpts {
     pub root: PathBuf,
@@ -70,6 +70,7 @@ pub fn create(opts: CreateOpts) -> Result<Created> {
     user::check_personality(spec.linux().as_ref());
     // Not applied to the init (the spec's rule), but what exec inherits.
     cpus::affinity(process)?;
+    let net_devices = netdev::check(spec, &plan)?;
     if let Some(sysctl) = spec.linux().as_ref().and_then(|l| l.sysctl().as_ref()) {
         let mut own = plan.new;
         for (t, _, _) in &plan.join {
@@ -101,11 +102,13 @@ pub fn create(opts: CreateOpts) -> Result<Created> {
         resources: spec.linux().as_ref().and_then(|l| l.resources().clone()),
         host_mounts: host_mount_ns.then(|| rootfs::hostns::snapshot(&bundle.rootfs)),
     };
-    let extra = Extra {
+    let setup = Setup {
+        plan: &plan,
         seccomp: seccomp.as_ref(),
         mempolicy: mempolicy.as_ref(),
+        net_devices: &net_devices,
     };
-    match spawn(&opts, &bundle, &plan, &extra, &dir, &mut st) {
+    match spawn(&opts, &bundle, &setup, &dir, &mut st) {
         Ok(()) => Ok(Created {
             dir,
             state: st,
@@ -116,12 +119,6 @@ pub fn create(opts: CreateOpts) -> Result<Created> {
             Err(e)
         }
     }
-}
-
-/// What the init applies that the parent checked first.
-struct Extra<'a> {
-    seccomp: Option<&'a crate::seccomp::Filter>,
-    mempolicy: Option<&'a mempolicy::Policy>,
 }
 
 /// Undoes a failed create: kills the init, removes its cgroup and state dir.
@@ -139,15 +136,23 @@ fn destroy(dir: ContainerDir, st: &State) {
     let _ = dir.remove();
 }
 
+/// What create checked and built before anything existed.
+struct Setup<'a> {
+    plan: &'a Plan,
+    seccomp: Option<&'a crate::seccomp::Filter>,
+    mempolicy: Option<&'a mempolicy::Policy>,
+    net_devices: &'a [netdev::Device],
+}
+
 fn spawn(
     opts: &CreateOpts,
     bundle: &Bundle,
-    plan: &Plan,
-    extra: &Extra,
+    setup: &Setup<'_>,
     dir: &ContainerDir,
     st: &mut State,
 ) -> Result<()> {
     let spec = &bundle.spec;
+    let (plan, seccomp) = (setup.plan, setup.seccomp);
     dir.save(st)?;
     let fifo_path = dir.fifo();
     mkfifo(&fifo_path, Mode::from_bits_truncate(0o600)).ctx(|| "create exec fifo".into())?;
@@ -184,8 +189,8 @@ fn spawn(
             fifo,
             console,
             plan,
-            seccomp: extra.seccomp,
-            mempolicy: extra.mempolicy,
+            seccomp,
+            mempolicy: setup.mempolicy,
             cgroup_path: st.cgroup_path.as_deref(),
             no_pivot: opts.no_pivot,
             no_new_keyring: opts.no_new_keyring,
@@ -207,6 +212,13 @@ fn spawn(
         cgroups::join(p, pid)?;
     }
     crate::logging::step("cgroup joined");
+    // Before the first `go`: the container's process never runs without its
+    // devices. A failure from here kills the init, and with its namespace
+    // the devices go back (see netdev.rs).
+    if !setup.net_devices.is_empty() {
+        netdev::move_all(setup.net_devices, plan, pid)?;
+        crate::logging::step("network devices moved");
+    }
     parent.go(&pid.to_string())?;
     // The init sets up its rootfs meanwhile, on the other CPU: limits are in
     // place long before the user's process can run.

@@ -96,6 +96,7 @@ pub fn restore(o: &RestoreOpts) -> Result<i32> {
         poststop: Kind::Poststop.of(spec.hooks()),
         own_pidns: plan.has_new(LinuxNamespaceType::Pid),
         resources: spec.linux().as_ref().and_then(|l| l.resources().clone()),
+        host_mounts: None,
     };
     let job = Job {
         o,
@@ -363,8 +364,7 @@ fn make_mountpoints(spec: &Spec, bundle: &Path, rootfs: &Path) -> Result<()> {
         }
         let bind = typ == "bind"
             || crate::rootfs::flags::parse(&m.options().clone().unwrap_or_default())
-                .flags
-                .contains(MsFlags::MS_BIND);
+                .is_ok_and(|p| p.flags.contains(MsFlags::MS_BIND));
         let file_source = bind
             && m.source().as_ref().is_some_and(|s| {
                 let s = if s.is_absolute() {
