@@ -395,7 +395,7 @@ fn bad_names_fail_naming_them() {
         c.config["linux"]["netDevices"] = devices;
         let o = ns.run(&c);
         o.assert_fail();
-        assert!(o.stderr.contains(&want), "want {want}: {o}");
+        assert!(o.stderr_text().contains(&want), "want {want}: {o}");
         assert!(!c.has_state_dir());
     }
     untouched(&ns, n);
@@ -412,7 +412,7 @@ fn a_name_taken_inside_fails_and_leaves_the_device_untouched() {
     let o = ns.run(&c);
     o.assert_fail();
     assert!(
-        o.stderr.contains(&format!(
+        o.stderr_text().contains(&format!(
             r#"linux.netDevices[{DEV}]: "lo" already exists in the container's network namespace"#
         )),
         "{o}"
