@@ -126,8 +126,9 @@ fn devices(map: &HashMap<String, oci_spec::runtime::LinuxNetDevice>) -> Result<V
         if !valid_name(host) {
             return Err(bad(host));
         }
+        // No name, or an empty one, keeps the host's (runc's reading).
         let name = match map[host].name().as_deref() {
-            None => host.clone(),
+            None | Some("") => host.clone(),
             Some(n) if valid_name(n) => n.to_string(),
             Some(n) => return Err(bad(n)),
         };

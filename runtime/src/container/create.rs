@@ -123,6 +123,13 @@ pub fn create(opts: CreateOpts) -> Result<Created> {
 
 /// Undoes a failed create: kills the init, removes its cgroup and state dir.
 fn destroy(dir: ContainerDir, st: &State) {
+    undo_process(st);
+    let _ = dir.remove();
+}
+
+/// Kills the init and takes away its host mounts and cgroup (a failed
+/// create or restore; the state dir is the caller's).
+pub(super) fn undo_process(st: &State) {
     if st.pid > 0 {
         let _ = kill(Pid::from_raw(st.pid), Signal::SIGKILL);
         let _ = waitpid(Pid::from_raw(st.pid), None);
@@ -133,7 +140,6 @@ fn destroy(dir: ContainerDir, st: &State) {
     if let Some(p) = &st.cgroup_path {
         let _ = cgroups::remove(p);
     }
-    let _ = dir.remove();
 }
 
 /// What create checked and built before anything existed.

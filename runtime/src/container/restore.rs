@@ -13,9 +13,8 @@ use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
 use nix::mount::MsFlags;
-use nix::sys::signal::{kill, Signal};
 use nix::sys::wait::{waitpid, WaitStatus};
-use nix::unistd::{ForkResult, Pid};
+use nix::unistd::ForkResult;
 use oci_spec::runtime::{LinuxNamespaceType, Spec};
 
 use super::checkpoint::{self, CriuFlags, ExtSource, DESCRIPTORS};
@@ -123,13 +122,7 @@ pub fn restore(o: &RestoreOpts) -> Result<i32> {
 /// Undoes a failed restore: kills what criu restored, removes the cgroup
 /// and the state dir.
 fn undo(dir: ContainerDir, st: &State) {
-    if st.pid > 0 {
-        let _ = kill(Pid::from_raw(st.pid), Signal::SIGKILL);
-        let _ = waitpid(Pid::from_raw(st.pid), None);
-    }
-    if let Some(p) = &st.cgroup_path {
-        let _ = cgroups::remove(p);
-    }
+    super::create::undo_process(st);
     // Never walk into a rootfs still bound there.
     if !dir.path.join(CRIU_ROOT).exists() {
         let _ = dir.remove();
