@@ -67,6 +67,9 @@ pub fn create(opts: CreateOpts) -> Result<Created> {
         rootfs::hostns::check(spec)?;
     }
     let mempolicy = mempolicy::from_spec(spec)?;
+    // Idmapped mounts checked and their user namespaces made (host root's
+    // job, before any namespace of ours changes): rootfs::idmap.
+    let idmap = rootfs::idmap::prepare(spec, &plan, &bundle.dir)?;
     user::check_personality(spec.linux().as_ref());
     // Not applied to the init (the spec's rule), but what exec inherits.
     cpus::affinity(process)?;
@@ -107,6 +110,7 @@ pub fn create(opts: CreateOpts) -> Result<Created> {
         seccomp: seccomp.as_ref(),
         mempolicy: mempolicy.as_ref(),
         net_devices: &net_devices,
+        idmap: &idmap,
     };
     match spawn(&opts, &bundle, &setup, &dir, &mut st) {
         Ok(()) => Ok(Created {
@@ -148,6 +152,7 @@ struct Setup<'a> {
     seccomp: Option<&'a crate::seccomp::Filter>,
     mempolicy: Option<&'a mempolicy::Policy>,
     net_devices: &'a [netdev::Device],
+    idmap: &'a rootfs::idmap::Prepared,
 }
 
 fn spawn(
@@ -232,6 +237,7 @@ fn spawn(
         cgroups::apply(p, spec)?;
     }
     crate::logging::step("cgroup resources applied");
+    rootfs::idmap::serve(setup.idmap, &parent, pid)?;
     parent.go("")?;
     parent.expect(|m| *m == Msg::CreateRuntimeHooks)?;
     let hs = crate::container::hook_state(st, Status::Creating);

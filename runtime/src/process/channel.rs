@@ -8,6 +8,9 @@
 //!   write id maps, join cgroup
 //!   go(host pid) ----------------------->
 //!   apply linux.resources                namespaces, mounts (in parallel)
+//!   wait <------------------------------ idmap(i, fd)   } per idmapped
+//!   MOUNT_ATTR_IDMAP on the init's fd                    } mount, in order
+//!   go --------------------------------->               } (rootfs::idmap)
 //!   go --------------------------------->
 //!                                        device nodes
 //!   wait <------------------------------ create_runtime_hooks
@@ -28,6 +31,9 @@ use crate::{Error, Result};
 pub enum Msg {
     /// Parent to child: carry on (the payload is the init's host pid the first time).
     Go(String),
+    /// Child to parent: mounts[index]'s detached copy is our fd `fd`; set
+    /// MOUNT_ATTR_IDMAP on it, then Go (rootfs::idmap).
+    Idmap(usize, i32),
     /// Child to parent: mounts are done, run prestart and createRuntime hooks.
     CreateRuntimeHooks,
     /// Child to parent: set up, waiting on the exec FIFO.
@@ -38,8 +44,13 @@ pub enum Msg {
 
 impl Msg {
     fn encode(&self) -> Vec<u8> {
+        let idmap;
         let (tag, body) = match self {
             Msg::Go(s) => (b'g', s.as_str()),
+            Msg::Idmap(i, fd) => {
+                idmap = format!("{i} {fd}");
+                (b'i', idmap.as_str())
+            }
             Msg::CreateRuntimeHooks => (b'h', ""),
             Msg::Ready => (b'r', ""),
             Msg::Error(s) => (b'e', s.as_str()),
@@ -55,6 +66,10 @@ impl Msg {
         let body = String::from_utf8_lossy(body).into_owned();
         Some(match tag {
             b'g' => Msg::Go(body),
+            b'i' => {
+                let (i, fd) = body.split_once(' ')?;
+                Msg::Idmap(i.parse().ok()?, fd.parse().ok()?)
+            }
             b'h' => Msg::CreateRuntimeHooks,
             b'r' => Msg::Ready,
             b'e' => Msg::Error(body),
@@ -154,6 +169,7 @@ mod tests {
     fn messages_round_trip() {
         for m in [
             Msg::Go("123".into()),
+            Msg::Idmap(3, 17),
             Msg::CreateRuntimeHooks,
             Msg::Ready,
             Msg::Error("mounts[2].destination: no".into()),

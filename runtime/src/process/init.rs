@@ -8,7 +8,7 @@
 //! before the capabilities are dropped when noNewPrivileges is false, since
 //! loading it then needs CAP_SYS_ADMIN: runc's rule).
 
-use std::os::fd::{AsRawFd, OwnedFd};
+use std::os::fd::{AsRawFd, BorrowedFd, OwnedFd};
 use std::path::Path;
 
 use nix::unistd::setsid;
@@ -216,11 +216,17 @@ fn setup_rootfs(a: &InitArgs, in_userns: bool) -> Result<()> {
         )?;
     }
     let safe = SafeRoot::open(rootfs)?;
+    // The runtime sets MOUNT_ATTR_IDMAP on our detached copy (rootfs::idmap).
+    let idmap = |i: usize, tree: BorrowedFd| -> Result<()> {
+        a.chan.send(&Msg::Idmap(i, tree.as_raw_fd()))?;
+        a.chan.wait_go().map(drop)
+    };
     let ctx = mounts::Ctx {
         root: &safe,
         bundle: &a.bundle.dir,
         cgroup_path: a.cgroup_path,
         new_cgroupns: a.plan.has_new(LinuxNamespaceType::Cgroup),
+        idmap: &idmap,
     };
     let list = spec.mounts().clone().unwrap_or_default();
     mounts::mount_all(&ctx, &list)?;

@@ -17,6 +17,9 @@ pub struct Parsed {
     pub recursive: MountAttr,
     /// `tmpcopyup`: a tmpfs starts with the contents of the directory it hides.
     pub copy_up: bool,
+    /// `idmap` (false) or `ridmap` (true, AT_RECURSIVE): an idmapped bind
+    /// (rootfs::idmap); the last one given wins.
+    pub idmap: Option<bool>,
 }
 
 const TABLE: &[(&str, bool, MsFlags)] = &[
@@ -127,6 +130,10 @@ const PROPAGATION: &[(&str, MsFlags)] = &[
 
 const TMPCOPYUP: &str = "tmpcopyup";
 
+/// runc 1.2's idmapped-mount options: not filesystem data, they say how
+/// MOUNT_ATTR_IDMAP is applied (ridmap: to every mount of the tree).
+const IDMAP: &[(&str, bool)] = &[("idmap", false), ("ridmap", true)];
+
 /// Parses a mount's options. An `r` form of a flag that has no recursive
 /// attribute (`rsync`, `rfoo` for a known `foo`) is refused by name rather
 /// than handed to the filesystem as data.
@@ -137,6 +144,7 @@ pub fn parse(options: &[String]) -> Result<Parsed, String> {
         data: Vec::new(),
         recursive: MountAttr::default(),
         copy_up: false,
+        idmap: None,
     };
     for o in options {
         if let Some((_, clear, f)) = TABLE.iter().find(|(n, _, _)| n == o) {
@@ -149,6 +157,8 @@ pub fn parse(options: &[String]) -> Result<Parsed, String> {
             p.propagation.insert(*f);
         } else if let Some((_, r)) = RECURSIVE.iter().find(|(n, _)| n == o) {
             r.apply(&mut p.recursive);
+        } else if let Some((_, rec)) = IDMAP.iter().find(|(n, _)| n == o) {
+            p.idmap = Some(*rec);
         } else if o
             .strip_prefix('r')
             .is_some_and(|rest| TABLE.iter().any(|(n, _, _)| *n == rest))
@@ -184,6 +194,7 @@ pub fn known_options() -> Vec<&'static str> {
     let mut v: Vec<&str> = TABLE.iter().map(|(n, _, _)| *n).collect();
     v.extend(PROPAGATION.iter().map(|(n, _)| *n));
     v.extend(RECURSIVE.iter().map(|(n, _)| *n));
+    v.extend(IDMAP.iter().map(|(n, _)| *n));
     v.push(TMPCOPYUP);
     v
 }
@@ -232,5 +243,15 @@ mod tests {
         assert!(e.contains("\"rsync\""), "{e}");
         // Filesystem options that merely start with r pass through.
         assert_eq!(parse(&s(&["resvport"])).unwrap().data, s(&["resvport"]));
+    }
+
+    #[test]
+    fn idmap_options_are_not_filesystem_data() {
+        let p = parse(&s(&["rbind", "idmap"])).unwrap();
+        assert_eq!(p.idmap, Some(false));
+        assert!(p.data.is_empty());
+        assert_eq!(parse(&s(&["bind", "ridmap"])).unwrap().idmap, Some(true));
+        assert_eq!(parse(&s(&["bind"])).unwrap().idmap, None);
+        assert!(known_options().contains(&"ridmap"));
     }
 }

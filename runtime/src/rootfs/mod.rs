@@ -11,6 +11,7 @@ pub mod copyup;
 pub mod devices;
 pub mod flags;
 pub mod hostns;
+pub mod idmap;
 pub mod mounts;
 pub mod paths;
 pub mod pivot;

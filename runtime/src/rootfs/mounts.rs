@@ -1,13 +1,13 @@
 //! The spec's mounts, in order, onto destinations resolved inside the rootfs.
 
-use std::os::fd::{AsFd, AsRawFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd};
 use std::path::{Path, PathBuf};
 
 use nix::errno::Errno;
 use nix::mount::MsFlags;
 use oci_spec::runtime::Mount;
 
-use super::{copyup, fd_path, flags, mount, SafeRoot};
+use super::{copyup, fd_path, flags, idmap, mount, SafeRoot};
 use crate::error::Context;
 use crate::{Error, Result};
 
@@ -17,6 +17,29 @@ pub struct Ctx<'a> {
     pub bundle: &'a Path,
     pub cgroup_path: Option<&'a Path>,
     pub new_cgroupns: bool,
+    /// Has the runtime set MOUNT_ATTR_IDMAP on the detached copy of
+    /// mounts[i] (rootfs::idmap).
+    pub idmap: &'a dyn Fn(usize, BorrowedFd) -> Result<()>,
+}
+
+/// How a mount is made. One rule, which rootfs::idmap shares: the runtime
+/// expects exactly the idmap requests the init makes.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Kind {
+    Cgroup,
+    Bind,
+    Fs,
+}
+
+pub fn kind(m: &Mount, parsed: &flags::Parsed) -> Kind {
+    let typ = m.typ().as_deref().unwrap_or("");
+    if typ == "cgroup" || typ == "cgroup2" {
+        Kind::Cgroup
+    } else if parsed.flags.contains(MsFlags::MS_BIND) || typ == "bind" {
+        Kind::Bind
+    } else {
+        Kind::Fs
+    }
 }
 
 /// Propagation for the whole tree, then the rootfs bound onto itself so it is
@@ -82,7 +105,7 @@ fn make_parent_private(rootfs: &Path) -> Result<()> {
 
 pub fn mount_all(ctx: &Ctx, mounts: &[Mount]) -> Result<()> {
     for (i, m) in mounts.iter().enumerate() {
-        mount_one(ctx, m).map_err(|e| {
+        mount_one(ctx, i, m).map_err(|e| {
             Error::field(
                 format!("mounts[{i}] ({})", m.destination().display()),
                 e.to_string(),
@@ -92,19 +115,16 @@ pub fn mount_all(ctx: &Ctx, mounts: &[Mount]) -> Result<()> {
     Ok(())
 }
 
-fn mount_one(ctx: &Ctx, m: &Mount) -> Result<()> {
+fn mount_one(ctx: &Ctx, i: usize, m: &Mount) -> Result<()> {
     let options = m.options().clone().unwrap_or_default();
     let parsed = flags::parse(&options).map_err(Error::Other)?;
     let typ = m.typ().as_deref().unwrap_or("");
-    let is_bind = parsed.flags.contains(MsFlags::MS_BIND) || typ == "bind";
     let dest = m.destination();
 
-    if typ == "cgroup" || typ == "cgroup2" {
-        super::cgroupfs::mount_cgroups(ctx, dest, &parsed)?;
-    } else if is_bind {
-        bind(ctx, m, &parsed)?;
-    } else {
-        mount_fs(ctx, m, typ, &parsed)?;
+    match kind(m, &parsed) {
+        Kind::Cgroup => super::cgroupfs::mount_cgroups(ctx, dest, &parsed)?,
+        Kind::Bind => bind(ctx, i, m, &parsed)?,
+        Kind::Fs => mount_fs(ctx, m, typ, &parsed)?,
     }
     if parsed.has_recursive() {
         let mounted = ctx.root.resolve(dest)?;
@@ -204,7 +224,7 @@ fn mount_fs(ctx: &Ctx, m: &Mount, typ: &str, parsed: &flags::Parsed) -> Result<(
     apply_propagation(&fd_path(&mounted), parsed.propagation)
 }
 
-fn bind(ctx: &Ctx, m: &Mount, parsed: &flags::Parsed) -> Result<()> {
+fn bind(ctx: &Ctx, i: usize, m: &Mount, parsed: &flags::Parsed) -> Result<()> {
     let src = m
         .source()
         .as_ref()
@@ -226,8 +246,13 @@ fn bind(ctx: &Ctx, m: &Mount, parsed: &flags::Parsed) -> Result<()> {
             "option {o:?}: bind mounts take no filesystem options"
         )));
     }
-    let base = MsFlags::MS_BIND | (parsed.flags & MsFlags::MS_REC);
-    mount(Some(&src), &fd_path(&target), None, base, None)?;
+    let rec = parsed.flags.contains(MsFlags::MS_REC);
+    if idmap::wanted(m, parsed) {
+        idmap::bind(&src, rec, target.as_fd(), &|tree| (ctx.idmap)(i, tree))?;
+    } else {
+        let base = MsFlags::MS_BIND | (parsed.flags & MsFlags::MS_REC);
+        mount(Some(&src), &fd_path(&target), None, base, None)?;
+    }
     // Keep the handle open while its /proc/self/fd path is in use.
     let mounted = ctx.root.resolve(m.destination())?;
     remount_bind(&fd_path(&mounted), parsed.flags)?;
