@@ -61,7 +61,12 @@ fn every_listed_mount_option_is_accepted() {
             ]
             .contains(&o.as_str());
         let dest = format!("/mnt/o{i}");
-        if on_bind {
+        if o == "idmap" || o == "ridmap" {
+            // Idmapped binds (mountExtensions.idmap): with their own mappings.
+            let map = json!([{"containerID": 0, "hostID": 100000, "size": 65536}]);
+            c.add_mount(json!({"destination": dest, "type": "bind", "source": src,
+                               "options": ["rbind", o], "uidMappings": map, "gidMappings": map}));
+        } else if on_bind {
             c.add_mount(json!({"destination": dest, "type": "bind", "source": src,
                                "options": ["rbind", o]}));
         } else {
@@ -129,6 +134,9 @@ fn listed_hooks_and_reported_extensions_match_what_is_built() {
             "poststop"
         ]
     );
+    // Proven by idmap.rs and netdev.rs (and the idmap options above).
+    assert_eq!(f["linux"]["mountExtensions"]["idmap"]["enabled"], true);
+    assert_eq!(f["linux"]["netDevices"]["enabled"], true);
     // What the host can't prove stays off.
     for k in ["apparmor", "selinux", "intelRdt"] {
         assert_eq!(f["linux"][k]["enabled"], false, "{k}");
