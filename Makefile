@@ -2,12 +2,14 @@
 #
 #   make demo      install what is missing, build, run a busybox container
 #   make test      install what is missing, build, lint, every test
-#   make bench     lifecycle and exec benchmarks against runc and crun
+#   make bench     lifecycle, exec, peak RSS and 1000-container stress benchmarks
+#                  against runc and crun
 #   make portable  the suite (+ runc, crun for bench) packed in build/portable, to run
 #                  on another host, a pure cgroup v2 one say: build/portable/run.sh
 #   make install   runtime, builder, shim into $(PREFIX)/bin
 #
 # Variables: PREFIX (/usr/local), DESTDIR, TEST_THREADS (2), N (bench runs, 50),
+# RSS_N (bench/rss.sh runs, 20), STRESS_N (bench/stress.sh containers, 1000),
 # BUNDLE (build/bundle), CARGO (cargo).
 
 SHELL := /bin/bash
@@ -24,6 +26,8 @@ TEST_THREADS ?= 2
 BUNDLE ?= build/bundle
 N ?= 50
 export N
+RSS_N ?= 20
+STRESS_N ?= 1000
 
 # The static checker is built for the host triple explicitly, so that
 # RUSTFLAGS=+crt-static reaches it and not build scripts or proc macros.
@@ -45,12 +49,13 @@ BINARIES := runtime builder shim
 #   podman conmon containernetworking-plugins spec-tests/integration/podman.sh
 #   shellcheck                                lint of the shell scripts
 #   criu                                      what runtime checkpoint/restore drive
+#   time                                      /usr/bin/time: peak RSS (bench/rss.sh)
 #   ca-certificates curl                      rustup, when cargo is missing
 DEB_PACKAGES := build-essential pkg-config libseccomp-dev libelf-dev zlib1g-dev busybox-static jq \
-	runc crun podman conmon containernetworking-plugins shellcheck criu ca-certificates curl
+	runc crun podman conmon containernetworking-plugins shellcheck criu time ca-certificates curl
 
 SH_SCRIPTS := .ci/run bench/mkbundle.sh bench/lifecycle.sh bench/exec.sh bench/common.sh \
-	spec-tests/integration/podman.sh spec-tests/portable.sh
+	bench/rss.sh bench/stress.sh spec-tests/integration/podman.sh spec-tests/portable.sh
 
 SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
 
@@ -59,7 +64,7 @@ SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
 .NOTPARALLEL:
 
 .PHONY: all deps deb-deps rust-deps build bundle demo test lint fmt-check clippy \
-	shellcheck cargo-test integration bench portable install uninstall clean
+	shellcheck cargo-test integration bench bench-rss bench-stress portable install uninstall clean
 
 all: build
 
@@ -137,11 +142,20 @@ integration: build
 	RUNTIME=$(BERTH_RUNTIME) spec-tests/integration/podman.sh
 
 # Both lifecycle profiles (plain, then memory + pids limits + the default
-# seccomp profile), then exec into a running container.
+# seccomp profile), exec into a running container, then peak RSS per runtime
+# process and STRESS_N containers at 1, 4 and 16 at once (fails on leftovers).
 bench: build
 	PROFILE=plain bench/lifecycle.sh
 	PROFILE=limits bench/lifecycle.sh
 	bench/exec.sh
+	N=$(RSS_N) bench/rss.sh
+	N=$(STRESS_N) bench/stress.sh
+
+bench-rss: build
+	N=$(RSS_N) bench/rss.sh
+
+bench-stress: build
+	N=$(STRESS_N) bench/stress.sh
 
 portable: build
 	PEERS=1 spec-tests/portable.sh build/portable
