@@ -47,12 +47,14 @@ BINARIES := runtime builder shim
 #   busybox-static jq                         test and demo bundles (bench/mkbundle.sh)
 #   runc crun                                 reference runtimes: bench, comparisons
 #   podman conmon containernetworking-plugins spec-tests/integration/podman.sh
+#   iproute2                                  spec-tests/tests/netdev.rs (veths in a test netns)
 #   shellcheck                                lint of the shell scripts
 #   criu                                      what runtime checkpoint/restore drive
 #   time                                      /usr/bin/time: peak RSS (bench/rss.sh)
 #   ca-certificates curl                      rustup, when cargo is missing
 DEB_PACKAGES := build-essential pkg-config libseccomp-dev libelf-dev zlib1g-dev busybox-static jq \
-	runc crun podman conmon containernetworking-plugins shellcheck criu time ca-certificates curl
+	runc crun podman conmon containernetworking-plugins iproute2 shellcheck criu time \
+	ca-certificates curl
 
 SH_SCRIPTS := .ci/run bench/mkbundle.sh bench/lifecycle.sh bench/exec.sh bench/common.sh \
 	bench/rss.sh bench/stress.sh spec-tests/integration/podman.sh spec-tests/portable.sh

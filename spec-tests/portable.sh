@@ -53,8 +53,8 @@ chmod +x "$dir/run.sh"
 
 if [[ ${PEERS:-0} == 1 ]]; then
     mkdir -p "$dir/peers" "$dir/lib" "$dir/bench"
-    cp bench/lifecycle.sh bench/exec.sh bench/common.sh bench/mkbundle.sh bench/seccomp-oci.py \
-        "$dir/bench/"
+    cp bench/lifecycle.sh bench/exec.sh bench/stress.sh bench/common.sh bench/mkbundle.sh \
+        bench/seccomp-oci.py "$dir/bench/"
     cp "$(command -v runc)" "$(command -v crun)" "$(command -v jq)" "$dir/peers/"
     for b in "$dir"/peers/*; do
         ldd "$b" | awk '/=> \// { print $3 }' | grep -v -e '/libc\.so' -e '/libm\.so' |
@@ -73,6 +73,8 @@ for p in ${PROFILES:-plain limits}; do
     N=${N:-100} PROFILE=$p "$d/bench/lifecycle.sh"
 done
 N=${N:-100} "$d/bench/exec.sh"
+# 1000 containers at P=1/4/16 (P=16 is what the 16-CPU v2 host is for).
+N=${STRESS_N:-1000} "$d/bench/stress.sh"
 EOF
     chmod +x "$dir/bench.sh"
 fi
