@@ -14,6 +14,7 @@ pub mod hooks;
 pub mod logging;
 pub mod namespaces;
 pub mod netdev;
+pub mod netlink;
 pub mod process;
 pub mod rootfs;
 pub mod seccomp;
