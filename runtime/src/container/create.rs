@@ -89,22 +89,8 @@ pub fn create(opts: CreateOpts) -> Result<Created> {
         f.connect()?;
     }
     let dir = ContainerDir::create(&opts.root, &opts.id)?;
-    let mut st = State {
-        id: opts.id.clone(),
-        pid: 0,
-        pid_start: 0,
-        bundle: bundle.dir.clone(),
-        rootfs: bundle.rootfs.clone(),
-        created: crate::time::now_rfc3339(),
-        annotations: spec.annotations().clone().unwrap_or_default(),
-        creating: true,
-        cgroup_path: Some(cgroup_path.clone()),
-        poststop: Kind::Poststop.of(spec.hooks()),
-        own_pidns: plan.has_new(LinuxNamespaceType::Pid),
-        // What `update` rolls back to, as created (config.json may change).
-        resources: spec.linux().as_ref().and_then(|l| l.resources().clone()),
-        host_mounts: host_mount_ns.then(|| rootfs::hostns::snapshot(&bundle.rootfs)),
-    };
+    let mut st = initial_state(&opts.id, &bundle, &plan, cgroup_path.clone());
+    st.host_mounts = host_mount_ns.then(|| rootfs::hostns::snapshot(&bundle.rootfs));
     let setup = Setup {
         plan: &plan,
         seccomp: seccomp.as_ref(),
@@ -143,6 +129,28 @@ pub(super) fn undo_process(st: &State) {
     }
     if let Some(p) = &st.cgroup_path {
         let _ = cgroups::remove(p);
+    }
+}
+
+/// The state of a container being made (create, restore): `creating`, no
+/// init yet.
+pub(super) fn initial_state(id: &str, bundle: &Bundle, plan: &Plan, cgroup: PathBuf) -> State {
+    let spec = &bundle.spec;
+    State {
+        id: id.to_string(),
+        pid: 0,
+        pid_start: 0,
+        bundle: bundle.dir.clone(),
+        rootfs: bundle.rootfs.clone(),
+        created: crate::time::now_rfc3339(),
+        annotations: spec.annotations().clone().unwrap_or_default(),
+        creating: true,
+        cgroup_path: Some(cgroup),
+        poststop: Kind::Poststop.of(spec.hooks()),
+        own_pidns: plan.has_new(LinuxNamespaceType::Pid),
+        // What `update` rolls back to, as created (config.json may change).
+        resources: spec.linux().as_ref().and_then(|l| l.resources().clone()),
+        host_mounts: None,
     }
 }
 

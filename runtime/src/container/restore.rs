@@ -18,7 +18,6 @@ use nix::unistd::ForkResult;
 use oci_spec::runtime::{LinuxNamespaceType, Spec};
 
 use super::checkpoint::{self, CriuFlags, ExtSource, DESCRIPTORS};
-use crate::hooks::Kind;
 use crate::namespaces::Plan;
 use crate::rootfs::SafeRoot;
 use crate::spec::Bundle;
@@ -82,21 +81,7 @@ pub fn restore(o: &RestoreOpts) -> Result<i32> {
     checkpoint::criu_works(VERB, o.criu.criu())?;
 
     let dir = ContainerDir::create(&o.root, &o.id)?;
-    let mut st = State {
-        id: o.id.clone(),
-        pid: 0,
-        pid_start: 0,
-        bundle: bundle.dir.clone(),
-        rootfs: bundle.rootfs.clone(),
-        created: crate::time::now_rfc3339(),
-        annotations: spec.annotations().clone().unwrap_or_default(),
-        creating: true,
-        cgroup_path: Some(cgroup_path),
-        poststop: Kind::Poststop.of(spec.hooks()),
-        own_pidns: plan.has_new(LinuxNamespaceType::Pid),
-        resources: spec.linux().as_ref().and_then(|l| l.resources().clone()),
-        host_mounts: None,
-    };
+    let mut st = super::create::initial_state(&o.id, &bundle, &plan, cgroup_path);
     let job = Job {
         o,
         bundle: &bundle,
