@@ -1,5 +1,6 @@
-//! `builder`: not built yet; see the project's issues.
+//! `builder`: the image builder's command line over berth_builder.
+
 fn main() {
-    eprintln!("builder: not built yet (this binary arrives with a later issue)");
+    eprintln!("builder: not built yet");
     std::process::exit(2);
 }

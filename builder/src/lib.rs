@@ -1,0 +1,14 @@
+//! Berth's image builder and image store: the library behind `builder`, and
+//! what the shim links to run containers from images.
+//!
+//! frontend (dockerfile, expand, dockerignore) -> graph -> solver -> snapshot
+//! -> layer -> store. One module per concern.
+
+pub mod bundle;
+pub mod digest;
+pub mod dockerfile;
+pub mod dockerignore;
+pub mod expand;
+pub mod image;
+pub mod layer;
+pub mod seccomp;
