@@ -12,3 +12,6 @@ pub mod expand;
 pub mod image;
 pub mod layer;
 pub mod seccomp;
+pub mod reference;
+pub mod snapshot;
+pub mod store;

@@ -1,0 +1,195 @@
+//! Overlay snapshots: an image's layer dirs as lower dirs (no copy) and a
+//! fresh upper dir, mounted as a RUN step's rootfs or COPY's target; the
+//! upper dir is the step's diff.
+
+use std::ffi::CString;
+use std::fs;
+use std::io;
+use std::os::unix::ffi::OsStrExt;
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, thiserror::Error)]
+pub enum SnapshotError {
+    #[error("{path}: {source}")]
+    Io { path: PathBuf, source: io::Error },
+    #[error("mounting the overlay at {target}: {source} (options: {options})")]
+    Mount { target: PathBuf, options: String, source: io::Error },
+    #[error("{0} layers are too many for one overlay mount on this kernel (options over a page)")]
+    TooManyLayers(usize),
+    #[error("making the builder's mount namespace private: {0}")]
+    Namespace(io::Error),
+}
+
+/// A mounted overlay; unmounted on drop.
+pub struct Snapshot {
+    pub merged: PathBuf,
+    pub upper: PathBuf,
+    mounted: bool,
+}
+
+fn io_at(path: &Path) -> impl FnOnce(io::Error) -> SnapshotError + '_ {
+    move |source| SnapshotError::Io { path: path.to_path_buf(), source }
+}
+
+impl Snapshot {
+    /// Mounts `lowers` (bottom first) under `dir`/merged with `dir`/upper as
+    /// the upper dir. `dir` is a fresh temp dir of the store's (same
+    /// filesystem as the layer dirs, so the upper dir can be renamed there).
+    pub fn mount(dir: &Path, lowers: &[PathBuf]) -> Result<Snapshot, SnapshotError> {
+        let upper = dir.join("upper");
+        let work = dir.join("work");
+        let merged = dir.join("merged");
+        for d in [&upper, &work, &merged] {
+            fs::create_dir_all(d).map_err(io_at(d))?;
+        }
+        let mut lower: Vec<String> = lowers.iter().rev().map(|p| escape(p)).collect();
+        if lower.is_empty() {
+            let empty = dir.join("empty");
+            fs::create_dir_all(&empty).map_err(io_at(&empty))?;
+            lower.push(escape(&empty));
+        }
+        let options = format!(
+            "lowerdir={},upperdir={},workdir={},index=off,redirect_dir=off,metacopy=off",
+            lower.join(":"),
+            escape(&upper),
+            escape(&work)
+        );
+        if options.len() >= 4000 {
+            return Err(SnapshotError::TooManyLayers(lowers.len()));
+        }
+        mount_overlay(&merged, &options)?;
+        Ok(Snapshot { merged, upper, mounted: true })
+    }
+
+    pub fn unmount(&mut self) -> Result<(), SnapshotError> {
+        if self.mounted {
+            umount(&self.merged).map_err(io_at(&self.merged))?;
+            self.mounted = false;
+        }
+        Ok(())
+    }
+}
+
+impl Drop for Snapshot {
+    fn drop(&mut self) {
+        if self.mounted {
+            let _ = umount_detach(&self.merged);
+        }
+    }
+}
+
+/// overlayfs option values escape ',' ':' and '\' with a backslash.
+fn escape(p: &Path) -> String {
+    let s = p.to_string_lossy();
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        if matches!(c, ',' | ':' | '\\') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
+fn cstr(p: &Path) -> io::Result<CString> {
+    CString::new(p.as_os_str().as_bytes()).map_err(|_| io::Error::from(io::ErrorKind::InvalidInput))
+}
+
+fn mount_overlay(target: &Path, options: &str) -> Result<(), SnapshotError> {
+    let err = |source| SnapshotError::Mount {
+        target: target.to_path_buf(),
+        options: options.to_string(),
+        source,
+    };
+    let t = cstr(target).map_err(err)?;
+    let data = CString::new(options).map_err(|_| err(io::ErrorKind::InvalidInput.into()))?;
+    // SAFETY: every pointer is a NUL-terminated string that outlives the call.
+    let rc = unsafe {
+        libc::mount(
+            c"overlay".as_ptr(),
+            t.as_ptr(),
+            c"overlay".as_ptr(),
+            0,
+            data.as_ptr().cast(),
+        )
+    };
+    if rc != 0 {
+        return Err(err(io::Error::last_os_error()));
+    }
+    Ok(())
+}
+
+fn umount(target: &Path) -> io::Result<()> {
+    let t = cstr(target)?;
+    // SAFETY: a NUL-terminated path that outlives the call.
+    if unsafe { libc::umount2(t.as_ptr(), 0) } != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
+}
+
+fn umount_detach(target: &Path) -> io::Result<()> {
+    let t = cstr(target)?;
+    // SAFETY: a NUL-terminated path that outlives the call.
+    if unsafe { libc::umount2(t.as_ptr(), libc::MNT_DETACH) } != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
+}
+
+/// Detaches every mount at or below `dir`, deepest first.
+pub fn detach_below(dir: &Path) {
+    let Ok(info) = fs::read_to_string("/proc/self/mountinfo") else { return };
+    let mut points: Vec<PathBuf> = info
+        .lines()
+        .filter_map(|l| l.split(' ').nth(4))
+        .map(|p| PathBuf::from(unescape_mountinfo(p)))
+        .filter(|p| p.starts_with(dir))
+        .collect();
+    points.sort_by_key(|p| std::cmp::Reverse(p.components().count()));
+    for p in points {
+        let _ = umount_detach(&p);
+    }
+}
+
+fn unescape_mountinfo(s: &str) -> String {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'\\' && i + 3 < b.len() + 1 && b.len() >= i + 4 {
+            if let Ok(v) = u8::from_str_radix(&s[i + 1..i + 4], 8) {
+                out.push(v);
+                i += 4;
+                continue;
+            }
+        }
+        out.push(b[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// Moves this process into a mount namespace of its own whose mounts do not
+/// propagate to the host's: the build's overlays vanish with the builder
+/// even when it is SIGKILLed. Call before any thread is started.
+pub fn private_mount_namespace() -> Result<(), SnapshotError> {
+    // SAFETY: unshare takes flags only.
+    if unsafe { libc::unshare(libc::CLONE_NEWNS) } != 0 {
+        return Err(SnapshotError::Namespace(io::Error::last_os_error()));
+    }
+    // SAFETY: NUL-terminated strings; a propagation change mounts nothing.
+    let rc = unsafe {
+        libc::mount(
+            std::ptr::null(),
+            c"/".as_ptr(),
+            std::ptr::null(),
+            libc::MS_REC | libc::MS_SLAVE,
+            std::ptr::null(),
+        )
+    };
+    if rc != 0 {
+        return Err(SnapshotError::Namespace(io::Error::last_os_error()));
+    }
+    Ok(())
+}
