@@ -15,3 +15,5 @@ pub mod seccomp;
 pub mod reference;
 pub mod snapshot;
 pub mod store;
+pub mod clock;
+pub mod solver;
