@@ -22,11 +22,22 @@ pub(crate) fn command(node: &Node) -> Result<Command, String> {
 }
 
 pub(crate) fn run(node: &Node) -> Result<Run, String> {
-    let f = flags(node, &[("mount", Kind::List), ("network", Kind::Str), ("security", Kind::Str)])?;
+    let f = flags(
+        node,
+        &[
+            ("mount", Kind::List),
+            ("network", Kind::Str),
+            ("security", Kind::Str),
+        ],
+    )?;
     if node.args.is_empty() {
         return Err("RUN requires at least one argument".into());
     }
-    let mounts = f.list("mount").iter().map(|m| mount::parse_mount(m)).collect::<Result<_, _>>()?;
+    let mounts = f
+        .list("mount")
+        .iter()
+        .map(|m| mount::parse_mount(m))
+        .collect::<Result<_, _>>()?;
     let network = f.string("network");
     if let Some(n) = &network {
         if !matches!(n.as_str(), "default" | "none" | "host") {
@@ -39,7 +50,13 @@ pub(crate) fn run(node: &Node) -> Result<Run, String> {
             return Err(format!("security {s:?} is not valid"));
         }
     }
-    Ok(Run { command: form(node, &node.args), heredocs: node.heredocs.clone(), mounts, network, security })
+    Ok(Run {
+        command: form(node, &node.args),
+        heredocs: node.heredocs.clone(),
+        mounts,
+        network,
+        security,
+    })
 }
 
 const HEALTH_FLAGS: [(&str, Kind); 5] = [
@@ -125,8 +142,14 @@ pub(crate) fn copy(node: &Node, add: bool) -> Result<Copy, String> {
             "{name} requires at least two arguments, but only one was provided. Destination could not be determined."
         ));
     }
-    let f = if add { flags(node, &ADD_FLAGS)? } else { flags(node, &COPY_FLAGS)? };
-    let (dest, srcs) = node.args.split_last().unwrap_or((&node.args[0], &[]));
+    let f = if add {
+        flags(node, &ADD_FLAGS)?
+    } else {
+        flags(node, &COPY_FLAGS)?
+    };
+    let Some((dest, srcs)) = node.args.split_last() else {
+        return Err(String::new());
+    };
     if !node.json && heredoc::parse_word(dest)?.is_some() {
         return Err(format!("{name} cannot accept a heredoc as a destination"));
     }
@@ -159,8 +182,15 @@ fn heredoc_source(node: &Node, src: &str) -> Result<Option<Heredoc>, String> {
     if node.json {
         return Ok(None);
     }
-    let Some(word) = heredoc::parse_word(src)? else { return Ok(None) };
-    Ok(node.heredocs.iter().find(|h| h.name == word.name).cloned().or(Some(word)))
+    let Some(word) = heredoc::parse_word(src)? else {
+        return Ok(None);
+    };
+    Ok(node
+        .heredocs
+        .iter()
+        .find(|h| h.name == word.name)
+        .cloned()
+        .or(Some(word)))
 }
 
 /// ONBUILD: the trigger as written (heredoc bodies appended as BuildKit
@@ -173,7 +203,10 @@ pub(crate) fn onbuild(node: &Node) -> Result<String, String> {
     match sub.cmd.as_str() {
         "onbuild" => return Err("Chaining ONBUILD via `ONBUILD ONBUILD` isn't allowed".into()),
         "maintainer" | "from" => {
-            return Err(format!("{} isn't allowed as an ONBUILD trigger", sub.cmd.to_ascii_uppercase()))
+            return Err(format!(
+                "{} isn't allowed as an ONBUILD trigger",
+                sub.cmd.to_ascii_uppercase()
+            ))
         }
         _ => {}
     }

@@ -14,7 +14,13 @@ pub(crate) struct Directives {
 
 impl Directives {
     pub fn new() -> Self {
-        Directives { escape: '\\', syntax: None, check: None, seen_escape: false, done: false }
+        Directives {
+            escape: '\\',
+            syntax: None,
+            check: None,
+            seen_escape: false,
+            done: false,
+        }
     }
 
     /// Looks at one line (newline and leading space trimmed); ends the
@@ -36,7 +42,11 @@ impl Directives {
                 self.escape = match value {
                     "\\" => '\\',
                     "`" => '`',
-                    _ => return Err(format!("invalid escape token '{value}' does not match ` or \\")),
+                    _ => {
+                        return Err(format!(
+                            "invalid escape token '{value}' does not match ` or \\"
+                        ))
+                    }
                 };
             }
             "syntax" => set_once(&mut self.syntax, value, "syntax")?,
@@ -68,12 +78,16 @@ fn is_go_space(c: char) -> bool {
 /// `#\s*([a-zA-Z][a-zA-Z0-9]*)\s*=\s*(.+?)\s*` as key and value.
 fn split_directive(line: &str) -> Option<(&str, &str)> {
     let rest = line.strip_prefix('#')?.trim_start_matches(is_go_space);
-    let key_len = rest.find(|c: char| !c.is_ascii_alphanumeric()).unwrap_or(rest.len());
+    let key_len = rest
+        .find(|c: char| !c.is_ascii_alphanumeric())
+        .unwrap_or(rest.len());
     let key = &rest[..key_len];
     if !key.starts_with(|c: char| c.is_ascii_alphabetic()) {
         return None;
     }
-    let rest = rest[key_len..].trim_start_matches(is_go_space).strip_prefix('=')?;
+    let rest = rest[key_len..]
+        .trim_start_matches(is_go_space)
+        .strip_prefix('=')?;
     let value = rest.trim_matches(is_go_space);
     if value.is_empty() {
         return None;

@@ -44,7 +44,9 @@ pub fn parse_duration(s: &str) -> Result<i64, String> {
 /// One `<number>[.<fraction>]<unit>`; returns its nanoseconds and the rest.
 fn component<'a>(rest: &'a str, whole: &str) -> Result<(u128, &'a str), String> {
     let invalid = || format!("time: invalid duration {whole:?}");
-    let int_len = rest.find(|c: char| !c.is_ascii_digit()).unwrap_or(rest.len());
+    let int_len = rest
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(rest.len());
     let (int, after) = rest.split_at(int_len);
     let (frac, after) = match after.strip_prefix('.') {
         Some(a) => a.split_at(a.find(|c: char| !c.is_ascii_digit()).unwrap_or(a.len())),
@@ -53,7 +55,9 @@ fn component<'a>(rest: &'a str, whole: &str) -> Result<(u128, &'a str), String> 
     if int.is_empty() && frac.is_empty() {
         return Err(invalid());
     }
-    let unit_len = after.find(|c: char| c == '.' || c.is_ascii_digit()).unwrap_or(after.len());
+    let unit_len = after
+        .find(|c: char| c == '.' || c.is_ascii_digit())
+        .unwrap_or(after.len());
     let (unit, after) = after.split_at(unit_len);
     if unit.is_empty() {
         return Err(format!("time: missing unit in duration {whole:?}"));
@@ -61,7 +65,11 @@ fn component<'a>(rest: &'a str, whole: &str) -> Result<(u128, &'a str), String> 
     let Some(&(_, scale)) = UNITS.iter().find(|(u, _)| *u == unit) else {
         return Err(format!("time: unknown unit {unit:?} in duration {whole:?}"));
     };
-    let int_value: u128 = if int.is_empty() { 0 } else { int.parse().map_err(|_| invalid())? };
+    let int_value: u128 = if int.is_empty() {
+        0
+    } else {
+        int.parse().map_err(|_| invalid())?
+    };
     let mut ns = int_value.checked_mul(scale).ok_or_else(invalid)?;
     // Fractions beyond nanoseconds are dropped, like Go.
     let mut place = scale;
@@ -70,7 +78,7 @@ fn component<'a>(rest: &'a str, whole: &str) -> Result<(u128, &'a str), String> 
         if place == 0 {
             break;
         }
-        ns += u128::from(d - b'0') * place;
+        ns = ns.saturating_add(u128::from(d - b'0') * place);
     }
     if ns > 1u128 << 63 {
         return Err(invalid());

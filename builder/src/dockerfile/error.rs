@@ -21,7 +21,10 @@ pub(crate) struct At {
 
 impl At {
     pub fn new(location: Location, message: impl Into<String>) -> Self {
-        At { location, message: message.into() }
+        At {
+            location,
+            message: message.into(),
+        }
     }
 
     pub fn into_error(self, file: &str) -> ParseError {

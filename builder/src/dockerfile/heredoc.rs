@@ -18,8 +18,12 @@ pub(crate) fn from_line(line: &str) -> Result<Vec<Heredoc>, String> {
 
 /// A heredoc word, or None when the word is not one.
 pub(crate) fn parse_word(word: &str) -> Result<Option<Heredoc>, String> {
-    let digits = word.find(|c: char| !c.is_ascii_digit()).unwrap_or(word.len());
-    let Some(after) = word[digits..].strip_prefix("<<") else { return Ok(None) };
+    let digits = word
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(word.len());
+    let Some(after) = word[digits..].strip_prefix("<<") else {
+        return Ok(None);
+    };
     let (chomp, rest) = match after.strip_prefix('-') {
         Some(r) => (true, r),
         None => (false, after),
@@ -126,5 +130,8 @@ fn unquoted_words(s: &str) -> Result<Vec<String>, String> {
 
 /// `<<-`: leading tabs removed from every line of the body.
 pub(crate) fn chomp(content: &str) -> String {
-    content.split_inclusive('\n').map(|l| l.trim_start_matches('\t')).collect()
+    content
+        .split_inclusive('\n')
+        .map(|l| l.trim_start_matches('\t'))
+        .collect()
 }

@@ -83,7 +83,9 @@ fn pairs(node: &Node, name: &str) -> Result<Vec<(String, String)>, String> {
     let args = at_least_one(node, name)?;
     let mut out = Vec::with_capacity(args.len() / 2);
     for kv in args.chunks(2) {
-        let [k, v] = kv else { return Err(format!("{name} has too many arguments")) };
+        let [k, v] = kv else {
+            return Err(format!("{name} has too many arguments"));
+        };
         if k.is_empty() {
             return Err(format!("{name} names can not be blank"));
         }
@@ -103,7 +105,10 @@ fn arg(node: &Node) -> Result<Vec<ArgDecl>, String> {
         if name.is_empty() {
             return Err("ARG names can not be blank".into());
         }
-        out.push(ArgDecl { name: name.to_string(), default });
+        out.push(ArgDecl {
+            name: name.to_string(),
+            default,
+        });
     }
     Ok(out)
 }
@@ -136,7 +141,11 @@ fn from(node: &Node) -> Result<From, String> {
         _ => return Err("FROM requires either one or three arguments".into()),
     };
     let flags = flags(node, &[("platform", Kind::Str)])?;
-    Ok(From { base: node.args[0].clone(), name, platform: flags.string("platform") })
+    Ok(From {
+        base: node.args[0].clone(),
+        name,
+        platform: flags.string("platform"),
+    })
 }
 
 /// `^[a-z][a-z0-9-_.]*$` after lowercasing.

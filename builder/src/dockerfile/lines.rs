@@ -36,15 +36,24 @@ impl<'a> Reader<'a> {
 
 pub(crate) fn split(text: &str) -> Result<Doc, At> {
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
-    let mut r = Reader { lines: text.split_inclusive('\n').collect(), next: 0 };
+    let mut r = Reader {
+        lines: text.split_inclusive('\n').collect(),
+        next: 0,
+    };
     let mut d = Directives::new();
     let mut nodes = Vec::new();
     while let Some((raw, number)) = r.take() {
-        let at = Location { line: number, column: 1 };
+        let at = Location {
+            line: number,
+            column: 1,
+        };
         let body = trim_newline(raw);
         let left = body.trim_start();
         d.line(left).at(at)?;
-        let location = Location { line: number, column: body.chars().count() - left.chars().count() + 1 };
+        let location = Location {
+            line: number,
+            column: body.chars().count() - left.chars().count() + 1,
+        };
         let (first, end) = trim_continuation(strip_comment(left), d.escape);
         if end && first.is_empty() {
             continue;
@@ -59,18 +68,34 @@ pub(crate) fn split(text: &str) -> Result<Doc, At> {
     }
     if nodes.is_empty() {
         let line = r.lines.len().max(1);
-        return Err(At::new(Location { line, column: 1 }, "file with no instructions"));
+        return Err(At::new(
+            Location { line, column: 1 },
+            "file with no instructions",
+        ));
     }
-    Ok(Doc { escape: d.escape, syntax: d.syntax, check: d.check, nodes })
+    Ok(Doc {
+        escape: d.escape,
+        syntax: d.syntax,
+        check: d.check,
+        nodes,
+    })
 }
 
 /// Joins continuation lines onto `line` until one does not end in the escape.
-fn continued(r: &mut Reader<'_>, d: &mut Directives, first: &str, mut end: bool) -> Result<String, At> {
+fn continued(
+    r: &mut Reader<'_>,
+    d: &mut Directives,
+    first: &str,
+    mut end: bool,
+) -> Result<String, At> {
     let mut line = first.to_string();
     while !end {
         let Some((raw, number)) = r.take() else { break };
         let body = trim_newline(raw);
-        d.line(body).at(Location { line: number, column: 1 })?;
+        d.line(body).at(Location {
+            line: number,
+            column: 1,
+        })?;
         let left = body.trim_start();
         if left.starts_with('#') || left.is_empty() {
             continue;
@@ -99,7 +124,10 @@ fn read_bodies(r: &mut Reader<'_>, docs: Vec<Heredoc>, at: Location) -> Result<V
             doc.content.push_str(raw);
         }
         if !terminated {
-            let msg = format!("unterminated heredoc {} started on line {}", doc.name, at.line);
+            let msg = format!(
+                "unterminated heredoc {} started on line {}",
+                doc.name, at.line
+            );
             return Err(At::new(at, msg));
         }
         if doc.chomp {

@@ -54,7 +54,10 @@ fn kind_name(k: MountKind) -> &'static str {
 }
 
 fn unexpected_for(key: &str, m: &RunMount) -> String {
-    format!("unexpected key '{key}' for mount type '{}'", kind_name(m.kind))
+    format!(
+        "unexpected key '{key}' for mount type '{}'",
+        kind_name(m.kind)
+    )
 }
 
 /// A key without `=`.
@@ -74,7 +77,9 @@ fn value_key(m: &mut RunMount, key: &str, value: &str, field: &str) -> Result<()
     match key {
         "type" => m.kind = kind(value)?,
         "from" if deferred => {
-            return Err(format!("'{key}' doesn't support variable expansion, define alias stage instead"))
+            return Err(format!(
+                "'{key}' doesn't support variable expansion, define alias stage instead"
+            ))
         }
         "from" => m.from = Some(value.into()),
         "source" | "src" => m.source = Some(value.into()),
@@ -137,7 +142,9 @@ fn number(key: &str, value: &str, radix: u32) -> Result<u32, String> {
 /// go-units RAMInBytes: `64m`, `1g`, `1.5GiB`, `512` (bytes); powers of 1024.
 fn ram_in_bytes(value: &str) -> Result<u64, String> {
     let bad = || format!("invalid size: '{value}'");
-    let num_len = value.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(value.len());
+    let num_len = value
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(value.len());
     let (num, unit) = value.split_at(num_len);
     let number: f64 = num.parse().map_err(|_| bad())?;
     let unit = unit.strip_prefix(' ').unwrap_or(unit).to_ascii_lowercase();
@@ -163,8 +170,15 @@ fn ram_in_bytes(value: &str) -> Result<u64, String> {
 /// Checks across keys, after all are read.
 fn check(m: &RunMount) -> Result<(), String> {
     let t = kind_name(m.kind);
-    let file_info = matches!(m.kind, MountKind::Secret | MountKind::Ssh | MountKind::Cache);
-    for (key, set) in [("mode", m.mode.is_some()), ("uid", m.uid.is_some()), ("gid", m.gid.is_some())] {
+    let file_info = matches!(
+        m.kind,
+        MountKind::Secret | MountKind::Ssh | MountKind::Cache
+    );
+    for (key, set) in [
+        ("mode", m.mode.is_some()),
+        ("uid", m.uid.is_some()),
+        ("gid", m.gid.is_some()),
+    ] {
         if set && !file_info {
             return Err(format!("{key} not allowed for {t:?} type mounts"));
         }

@@ -27,12 +27,18 @@ pub(crate) fn build(nodes: &[Node]) -> Result<(Vec<ArgDecl>, Vec<Stage>), At> {
                     steps: Vec::new(),
                 });
             }
-            Typed::Instruction(Instruction::Arg(args)) if stages.is_empty() => meta_args.extend(args),
+            Typed::Instruction(Instruction::Arg(args)) if stages.is_empty() => {
+                meta_args.extend(args)
+            }
             Typed::Instruction(instruction) => {
                 let Some(stage) = stages.last_mut() else {
                     return Err(At::new(at, "no build stage in current context"));
                 };
-                stage.steps.push(Step { location: at, original: node.original.clone(), instruction });
+                stage.steps.push(Step {
+                    location: at,
+                    original: node.original.clone(),
+                    instruction,
+                });
             }
         }
     }

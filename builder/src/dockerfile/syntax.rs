@@ -45,9 +45,18 @@ pub(crate) fn is_token_space(c: char) -> bool {
 
 /// Splits one logical line.
 pub(crate) fn node(line: &str, location: Location, escape: char) -> Result<Node, At> {
+    split(line, location, escape, true)
+}
+
+/// `trigger`: parse ONBUILD's trigger too. Only one level: a trigger that is
+/// itself ONBUILD is an error anyway, and a chain must not recurse.
+fn split(line: &str, location: Location, escape: char, trigger: bool) -> Result<Node, At> {
     let trimmed = line.trim();
     let (keyword, rest) = match trimmed.find(is_token_space) {
-        Some(i) => (&trimmed[..i], trimmed[i..].trim_start_matches(is_token_space)),
+        Some(i) => (
+            &trimmed[..i],
+            trimmed[i..].trim_start_matches(is_token_space),
+        ),
         None => (trimmed, ""),
     };
     let (rest, flags) = extract_flags(rest);
@@ -65,8 +74,8 @@ pub(crate) fn node(line: &str, location: Location, escape: char) -> Result<Node,
         location,
     };
     dispatch(&mut node, rest, escape).at(location)?;
-    if node.cmd == "onbuild" && !rest.is_empty() {
-        node.sub = Some(Box::new(self::node(rest, location, escape)?));
+    if trigger && node.cmd == "onbuild" && !rest.is_empty() {
+        node.sub = Some(Box::new(split(rest, location, escape, false)?));
     }
     Ok(node)
 }
@@ -178,7 +187,9 @@ pub(crate) fn parse_words(rest: &str, escape: char) -> Vec<String> {
 /// the value). Returns key, value, key, value...
 fn name_val(rest: &str, key: &str, escape: char) -> Result<Vec<String>, String> {
     let words = parse_words(rest, escape);
-    let Some(first) = words.first() else { return Ok(Vec::new()) };
+    let Some(first) = words.first() else {
+        return Ok(Vec::new());
+    };
     if !first.contains('=') {
         let Some(i) = rest.find(is_token_space) else {
             return Err(format!("{key} must have two arguments"));
@@ -200,7 +211,10 @@ fn name_val(rest: &str, key: &str, escape: char) -> Result<Vec<String>, String> 
 }
 
 fn whitespace_split(rest: &str) -> Vec<String> {
-    rest.split(is_token_space).filter(|w| !w.is_empty()).map(str::to_string).collect()
+    rest.split(is_token_space)
+        .filter(|w| !w.is_empty())
+        .map(str::to_string)
+        .collect()
 }
 
 fn string(rest: &str) -> Vec<String> {
@@ -221,7 +235,9 @@ fn parse_json(rest: &str) -> Result<Option<Vec<String>>, String> {
         return Ok(None);
     }
     // Go's json.Decoder reads the first value and ignores what follows it.
-    let Some(end) = json_array_end(rest) else { return Ok(None) };
+    let Some(end) = json_array_end(rest) else {
+        return Ok(None);
+    };
     let Ok(values) = serde_json::from_str::<Vec<serde_json::Value>>(&rest[..end]) else {
         return Ok(None);
     };
