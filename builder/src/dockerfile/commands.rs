@@ -148,7 +148,7 @@ pub(crate) fn copy(node: &Node, add: bool) -> Result<Copy, String> {
         flags(node, &COPY_FLAGS)?
     };
     let Some((dest, srcs)) = node.args.split_last() else {
-        return Err(String::new());
+        return Err(format!("{name} requires a destination"));
     };
     if !node.json && heredoc::parse_word(dest)?.is_some() {
         return Err(format!("{name} cannot accept a heredoc as a destination"));

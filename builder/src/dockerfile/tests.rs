@@ -374,6 +374,43 @@ fn heredoc_cases() -> Vec<(&'static str, Instruction)> {
             "ONBUILD RUN <<EOF\necho\nEOF",
             I::OnBuild(s("RUN <<EOF\necho\nEOF")),
         ),
+        ("RUN \"<<NOHEREDOC\"", run("\"<<NOHEREDOC\"", vec![])),
+        (
+            "RUN [\"<<EOF\"]",
+            I::Run(Run {
+                command: Command::Exec(sv(&["<<EOF"])),
+                ..shell_run("")
+            }),
+        ),
+        (
+            "RUN <<-U2\n\tbaz\n\tU2",
+            run("<<-U2", vec![doc("U2", "baz\n", true, true)]),
+        ),
+        (
+            "RUN <<-'NOEXPAND'\n\t$NAME\nNOEXPAND",
+            run(
+                "<<-'NOEXPAND'",
+                vec![doc("NOEXPAND", "$NAME\n", false, true)],
+            ),
+        ),
+        (
+            "RUN --mount=type=cache,target=/foo <<M\necho\nM",
+            I::Run(Run {
+                mounts: vec![RunMount {
+                    target: Some(s("/foo")),
+                    ..mount(MountKind::Cache, "type=cache,target=/foo")
+                }],
+                heredocs: vec![doc("M", "echo\n", true, false)],
+                ..shell_run("<<M")
+            }),
+        ),
+        (
+            "COPY <<X <<Y /dest\nY\nX\nX\nY",
+            I::Copy(Copy {
+                heredocs: vec![doc("X", "Y\n", true, false), doc("Y", "X\n", true, false)],
+                ..copy(&[], "/dest")
+            }),
+        ),
     ]
 }
 

@@ -51,6 +51,7 @@ const CASES: &[(&str, usize, usize, &str)] = &[
     ("FROM a\nRUN <<EOF\necho\n", 2, 1, "unterminated heredoc EOF started on line 2"),
     ("FROM a\nRUN <<A <<B\na\nA\nb\n", 2, 1, "unterminated heredoc B started on line 2"),
     ("FROM a\nRUN <<-EOF\n\techo\n  EOF", 2, 1, "unterminated heredoc EOF started on line 2"),
+    ("FROM a\nUSER <<INVALID\nINVALID", 3, 1, "unknown instruction: INVALID"),
     ("FROM a\nCMD [1, 2]", 2, 1, "when using JSON array syntax, arrays must be comprised of strings only"),
     ("FROM a\nSHELL /bin/sh -c", 2, 1, "SHELL requires the arguments to be in JSON form"),
     ("FROM a\nSHELL [\"sh\", 1]", 2, 1, "when using JSON array syntax, arrays must be comprised of strings only"),
