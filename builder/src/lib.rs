@@ -17,3 +17,4 @@ pub mod snapshot;
 pub mod store;
 pub mod clock;
 pub mod solver;
+pub mod template;

@@ -1,6 +1,7 @@
 //! `builder`: the image builder's command line over berth_builder.
 
+mod cli;
+
 fn main() {
-    eprintln!("builder: not built yet");
-    std::process::exit(2);
+    std::process::exit(cli::main());
 }

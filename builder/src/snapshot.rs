@@ -36,9 +36,15 @@ impl Snapshot {
     /// the upper dir. `dir` is a fresh temp dir of the store's (same
     /// filesystem as the layer dirs, so the upper dir can be renamed there).
     pub fn mount(dir: &Path, lowers: &[PathBuf]) -> Result<Snapshot, SnapshotError> {
+        Snapshot::mount_at(dir, lowers, &dir.join("merged"))
+    }
+
+    /// As `mount`, at `merged` (upper, work and an empty lower for an image
+    /// without layers stay in `dir`).
+    pub fn mount_at(dir: &Path, lowers: &[PathBuf], merged: &Path) -> Result<Snapshot, SnapshotError> {
         let upper = dir.join("upper");
         let work = dir.join("work");
-        let merged = dir.join("merged");
+        let merged = merged.to_path_buf();
         for d in [&upper, &work, &merged] {
             fs::create_dir_all(d).map_err(io_at(d))?;
         }
@@ -68,6 +74,18 @@ impl Snapshot {
         }
         Ok(())
     }
+}
+
+impl Snapshot {
+    /// Leaves the overlay mounted after this value is gone (`builder mount`).
+    pub fn keep(mut self) {
+        self.mounted = false;
+    }
+}
+
+/// Unmounts `target` (what `Snapshot::keep` left mounted).
+pub fn unmount_path(target: &Path) -> io::Result<()> {
+    umount(target)
 }
 
 impl Drop for Snapshot {

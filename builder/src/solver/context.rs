@@ -148,8 +148,13 @@ fn is_archive(b: &[u8]) -> bool {
     compressed || (b.len() >= 262 && &b[257..262] == b"ustar")
 }
 
-/// `URL#ref:subdir` as docker reads it; a shallow clone, .git removed.
 fn clone(url: &str, scratch: &Path) -> Result<PathBuf> {
+    clone_into(url, &scratch.join("git"), false).map_err(ctx_err)
+}
+
+/// `URL#ref:subdir` as docker reads it: a shallow clone into `dest`, .git
+/// removed unless kept (ADD --keep-git-dir); returns the dir to use.
+pub fn clone_into(url: &str, dest: &Path, keep_git: bool) -> std::result::Result<PathBuf, String> {
     let (repo, fragment) = match url.split_once('#') {
         Some((r, f)) => (r, Some(f)),
         None => (url, None),
@@ -161,7 +166,8 @@ fn clone(url: &str, scratch: &Path) -> Result<PathBuf> {
         },
         None => (None, None),
     };
-    let dest = scratch.join("git");
+    let dest = dest.to_path_buf();
+    let _ = fs::remove_dir(&dest);
     let mut cmd = Command::new("git");
     cmd.args(["clone", "--quiet", "--depth", "1", "--recurse-submodules"]);
     if let Some(r) = reference {
@@ -171,19 +177,22 @@ fn clone(url: &str, scratch: &Path) -> Result<PathBuf> {
     cmd.env("GIT_TERMINAL_PROMPT", "0");
     let out = cmd
         .output()
-        .map_err(|e| ctx_err(format!("git clone {repo}: cannot run git: {e} (apt-get install git)")))?;
+        .map_err(|e| format!("git clone {repo}: cannot run git: {e} (apt-get install git)"))?;
     if !out.status.success() {
         let msg = String::from_utf8_lossy(&out.stderr);
         let last = msg.lines().rfind(|l| !l.trim().is_empty()).unwrap_or("failed");
-        return Err(ctx_err(format!("git clone {repo}: {last}")));
+        return Err(format!("git clone {repo}: {last}"));
     }
-    let _ = fs::remove_dir_all(dest.join(".git"));
+    if !keep_git {
+        let _ = fs::remove_dir_all(dest.join(".git"));
+    }
+    let dest = dest.canonicalize().map_err(|e| format!("{}: {e}", dest.display()))?;
     let dir = match subdir {
         Some(s) => {
             let d = dest.join(s.trim_start_matches('/'));
-            let real = d.canonicalize().map_err(|_| ctx_err(format!("{url}: no directory {s:?} in the repository")))?;
+            let real = d.canonicalize().map_err(|_| format!("{url}: no directory {s:?} in the repository"))?;
             if !real.starts_with(&dest) || !real.is_dir() {
-                return Err(ctx_err(format!("{url}: {s:?} is not a directory inside the repository")));
+                return Err(format!("{url}: {s:?} is not a directory inside the repository"));
             }
             real
         }

@@ -154,19 +154,19 @@ fn collect_sources(
         Some(f) => from_origin(env, step, f, deps)?,
     };
     origins.push(main);
+    // `COPY <<EOF /dest`: each heredoc is a file named after its delimiter,
+    // its content expanded unless the delimiter was quoted (BuildKit).
     let heredoc_dir = env.scratch.join(format!("heredoc-{}", crate::store::atomic::unique()));
+    for h in &c.heredocs {
+        let content = if h.expand { expand_text(env, state, &h.content) } else { h.content.clone() };
+        let path = heredoc_dir.join(&h.name);
+        fs::create_dir_all(&heredoc_dir).map_err(|e| step_error(env, step, e))?;
+        fs::write(&path, &content).map_err(|e| step_error(env, step, e))?;
+        key_parts.push(format!("heredoc:{}:{content}", h.name));
+        origins.push(plain_origin(&heredoc_dir, Some(format!("heredoc:{content}"))));
+        sources.push(Source { origin: origins.len() - 1, rel: h.name.clone(), extract: false });
+    }
     for raw in &c.sources {
-        if let Some(name) = raw.strip_prefix("<<") {
-            let name = name.trim_start_matches('-').trim_matches(|ch| ch == '"' || ch == '\'');
-            let h = c.heredocs.iter().find(|h| h.name == name).ok_or_else(|| step_error(env, step, format!("heredoc {name} not found")))?;
-            let content = if h.expand { word(env, state, step, &h.content).unwrap_or_else(|_| h.content.clone()) } else { h.content.clone() };
-            fs::create_dir_all(&heredoc_dir).map_err(|e| step_error(env, step, e))?;
-            fs::write(heredoc_dir.join(name), &content).map_err(|e| step_error(env, step, e))?;
-            key_parts.push(format!("heredoc:{name}:{content}"));
-            origins.push(plain_origin(&heredoc_dir, Some(format!("heredoc:{content}"))));
-            sources.push(Source { origin: origins.len() - 1, rel: name.to_string(), extract: false });
-            continue;
-        }
         let text = word(env, state, step, raw)?;
         if is_add && from.is_none() && (text.starts_with("http://") || text.starts_with("https://")) && !is_git(&text) {
             add_url(env, step, c, &text, origins, sources, key_parts)?;
@@ -200,6 +200,25 @@ fn collect_sources(
         }
     }
     Ok(())
+}
+
+/// Heredoc text with `$VAR`s expanded, quotes kept as written.
+fn expand_text(env: &BuildEnv, state: &StageState, text: &str) -> String {
+    let lexer = crate::expand::Lexer::new(env.file.escape);
+    let vars = state.vars();
+    let mut out = String::new();
+    for line in text.split_inclusive('\n') {
+        let (body, nl) = match line.strip_suffix('\n') {
+            Some(b) => (b, "\n"),
+            None => (line, ""),
+        };
+        // Quotes are content here: protect them from the word lexer.
+        let e = env.file.escape;
+        let protected = body.replace(e, &format!("{e}{e}")).replace('"', &format!("{e}\"")).replace('\'', &format!("{e}'"));
+        out.push_str(&lexer.word(&protected, &vars).map(|e| e.value).unwrap_or_else(|_| body.to_string()));
+        out.push_str(nl);
+    }
+    out
 }
 
 fn plain_origin(root: &Path, id: Option<String>) -> Origin {

@@ -163,11 +163,15 @@ pub fn execute(env: &BuildEnv, plan: &Plan) -> Result<Arc<StageState>> {
                         s.insert(i, Some(Ok(Arc::new(st))));
                     }
                     Err(e) => {
+                        // The real failure wins over the stages it stopped.
                         let mut fe = first_error.lock().unwrap_or_else(|e| e.into_inner());
-                        if fe.is_none() || matches!(*fe, Some(BuildError::Interrupted)) {
-                            if !matches!(e, BuildError::Interrupted) || fe.is_none() {
-                                *fe = Some(e);
-                            }
+                        let replace = match &*fe {
+                            None => true,
+                            Some(BuildError::Interrupted) => !matches!(e, BuildError::Interrupted),
+                            Some(_) => false,
+                        };
+                        if replace {
+                            *fe = Some(e);
                         }
                         s.insert(i, Some(Err(())));
                     }

@@ -47,6 +47,8 @@ pub struct BuildOptions {
     /// SOURCE_DATE_EPOCH: timestamps and mtimes for reproducible digests.
     pub epoch: Option<i64>,
     pub quiet: bool,
+    /// --secret id=ID,src=FILE: what RUN --mount=type=secret mounts.
+    pub secrets: Vec<(String, PathBuf)>,
 }
 
 #[derive(Debug, thiserror::Error)]
