@@ -26,7 +26,7 @@ use super::compress::decompress;
 use super::error::{over_budget, pathrs_errno, pathrs_io, LayerError, OverBudget};
 use super::fsops::{self, At};
 use super::path::{display, Clean};
-use super::tarread::{Header, Kind, Reader, Time};
+use super::tarread::{after, Header, Kind, Reader, Time};
 use super::whiteout::{self, is_overlay_xattr, Marker};
 use super::xattr;
 
@@ -123,7 +123,7 @@ pub fn apply_layer(
         },
         None => LayerError::Malformed {
             offset,
-            after: last.clone(),
+            after: after(&last),
             why: format!("reading the stream's end: {e}"),
         },
     })?;
@@ -361,20 +361,20 @@ impl Applier<'_> {
         };
         let to = Clean::new(&h.link).ok_or_else(|| bad("escapes the layer root".into()))?;
         let to_name = to.name().ok_or_else(|| bad("is the layer root".into()))?;
+        let missing = || bad("not in the layer (a hardlink must name an earlier entry)".into());
         let to_dir = self
             .root
             .resolve(to.parent())
-            .map_err(|e| bad(format!("its directory: {}", pathrs_io(e))))?;
+            .map_err(|e| match pathrs_errno(&e) {
+                Some(libc::ENOENT) | Some(libc::ENOTDIR) => missing(),
+                _ => bad(format!("its directory: {}", pathrs_io(e))),
+            })?;
         let from = At {
             dir: to_dir.as_fd().as_raw_fd(),
             name: to_name,
         };
         match from.stat().map_err(|e| bad(e.to_string()))? {
-            None => {
-                return Err(bad(
-                    "not in the layer (a hardlink must name an earlier entry)".into(),
-                ))
-            }
+            None => return Err(missing()),
             Some(st) if SFlag::from_bits_truncate(st.st_mode) & SFlag::S_IFMT == SFlag::S_IFDIR => {
                 return Err(bad("is a directory".into()));
             }

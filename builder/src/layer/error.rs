@@ -38,8 +38,9 @@ pub enum LayerError {
         limit: u64,
     },
 
-    /// The tar stream itself is malformed; names the entry before it.
-    #[error("layer tar at byte {offset} (after entry {after:?}): {why}")]
+    /// The tar stream itself is malformed; names the entry before it
+    /// (`after` is `entry "NAME"` or `the start of the stream`).
+    #[error("layer tar at byte {offset} (after {after}): {why}")]
     Malformed {
         offset: u64,
         after: String,
@@ -85,22 +86,44 @@ impl LayerError {
     }
 }
 
-/// pathrs errors as io::Error, keeping the errno's kind and pathrs' message.
+/// pathrs errors as io::Error: the errno's kind, and pathrs' whole chain
+/// of messages (its top one alone says little: "openat2 subpath failed").
 pub(crate) fn pathrs_io(e: pathrs::error::Error) -> io::Error {
+    let mut msg = e.to_string();
+    let mut src = std::error::Error::source(&e);
+    while let Some(s) = src {
+        let m = s.to_string();
+        if !msg.contains(&m) {
+            msg = format!("{msg}: {m}");
+        }
+        src = s.source();
+    }
     match e.kind() {
         pathrs::error::ErrorKind::OsError(Some(n)) => {
-            io::Error::new(io::Error::from_raw_os_error(n).kind(), e)
+            io::Error::new(io::Error::from_raw_os_error(n).kind(), msg)
         }
-        _ => io::Error::other(e),
+        _ => io::Error::other(msg),
     }
 }
 
-/// The errno behind a pathrs error, if there is one.
+/// The errno behind a pathrs error, if there is one: its kind's, else the
+/// first io::Error with an errno down its source chain (some of pathrs'
+/// wrapped syscall errors report no errno in their kind).
 pub(crate) fn pathrs_errno(e: &pathrs::error::Error) -> Option<i32> {
-    match e.kind() {
-        pathrs::error::ErrorKind::OsError(n) => n,
-        _ => None,
+    if let pathrs::error::ErrorKind::OsError(Some(n)) = e.kind() {
+        return Some(n);
     }
+    let mut src = std::error::Error::source(e);
+    while let Some(s) = src {
+        if let Some(n) = s
+            .downcast_ref::<io::Error>()
+            .and_then(io::Error::raw_os_error)
+        {
+            return Some(n);
+        }
+        src = s.source();
+    }
+    None
 }
 
 /// The error a budgeted reader returns once the stream passes `max_bytes`.

@@ -10,6 +10,7 @@ use std::io::{self, Read};
 
 use super::error::{over_budget, LayerError};
 use super::path::display;
+use super::xattr::Xattrs;
 
 const BLOCK: u64 = 512;
 /// PAX headers beyond this are refused: a record set this big is an attack.
@@ -43,7 +44,7 @@ pub(crate) struct Header {
     pub atime: Option<Time>,
     pub major: u32,
     pub minor: u32,
-    pub xattrs: Vec<(Vec<u8>, Vec<u8>)>,
+    pub xattrs: Xattrs,
 }
 
 /// Extensions read ahead of the entry they describe.
@@ -84,7 +85,7 @@ impl<R: Read> Reader<R> {
     fn bad(&self, why: impl Into<String>) -> LayerError {
         LayerError::Malformed {
             offset: self.pos,
-            after: self.last.clone(),
+            after: after(&self.last),
             why: why.into(),
         }
     }
@@ -220,6 +221,15 @@ impl<R: Read> Reader<R> {
     /// The current entry's content (a regular file's bytes).
     pub(crate) fn content(&mut self) -> Content<'_, R> {
         Content(self)
+    }
+}
+
+/// How a Malformed error names the entry before the bad spot.
+pub(crate) fn after(last: &str) -> String {
+    if last.is_empty() {
+        "the start of the stream".to_string()
+    } else {
+        format!("entry {last:?}")
     }
 }
 

@@ -8,6 +8,8 @@ use std::io::{self, Read, Write};
 
 use tar::{EntryType, Header};
 
+use super::xattr::Xattrs;
+
 /// One entry to write. `path` is relative, dirs end with `/`.
 pub(crate) struct Meta {
     pub path: Vec<u8>,
@@ -20,7 +22,7 @@ pub(crate) struct Meta {
     pub mtime: (i64, u32),
     pub major: u32,
     pub minor: u32,
-    pub xattrs: Vec<(Vec<u8>, Vec<u8>)>,
+    pub xattrs: Xattrs,
 }
 
 impl Meta {
@@ -48,7 +50,7 @@ const MAX_OCTAL_11: u64 = 0o77777777777;
 /// Writes `m`'s header(s); the caller then writes `m.size` content bytes.
 pub(crate) fn header(w: &mut dyn Write, m: &Meta) -> io::Result<()> {
     let mut h = Header::new_ustar();
-    let mut pax: Vec<(Vec<u8>, Vec<u8>)> = Vec::new();
+    let mut pax: Xattrs = Vec::new();
     {
         let u = h
             .as_ustar_mut()
@@ -83,7 +85,7 @@ pub(crate) fn header(w: &mut dyn Write, m: &Meta) -> io::Result<()> {
 }
 
 /// `v` itself when ustar holds it, else 0 and a PAX record.
-fn small(v: u64, max: u64, key: &[u8], pax: &mut Vec<(Vec<u8>, Vec<u8>)>) -> u64 {
+fn small(v: u64, max: u64, key: &[u8], pax: &mut Xattrs) -> u64 {
     if v <= max {
         return v;
     }
@@ -91,7 +93,7 @@ fn small(v: u64, max: u64, key: &[u8], pax: &mut Vec<(Vec<u8>, Vec<u8>)>) -> u64
     0
 }
 
-fn mtime((secs, nanos): (i64, u32), pax: &mut Vec<(Vec<u8>, Vec<u8>)>) -> u64 {
+fn mtime((secs, nanos): (i64, u32), pax: &mut Xattrs) -> u64 {
     let fits = (0..=MAX_OCTAL_11 as i64).contains(&secs);
     if fits && nanos == 0 {
         return secs as u64;

@@ -16,7 +16,7 @@ use super::compress::{pipeline, Compression};
 use super::error::LayerError;
 use super::tarwrite::{self, Meta};
 use super::whiteout::{self, is_overlay_xattr};
-use super::xattr;
+use super::xattr::{self, Xattrs};
 
 /// How write_layer writes.
 #[derive(Debug, Clone, Copy)]
@@ -219,7 +219,7 @@ impl Walker<'_> {
         }
     }
 
-    fn xattrs(&self, rel: &[u8]) -> Result<Vec<(Vec<u8>, Vec<u8>)>, LayerError> {
+    fn xattrs(&self, rel: &[u8]) -> Result<Xattrs, LayerError> {
         let abs = self.abs(rel);
         let mut out = Vec::new();
         for name in xattr::list(&abs).map_err(|e| self.src(rel, "listing xattrs", e))? {

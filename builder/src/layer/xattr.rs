@@ -5,6 +5,9 @@ use std::io;
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 
+/// (name, value) pairs, in the order they are written.
+pub(crate) type Xattrs = Vec<(Vec<u8>, Vec<u8>)>;
+
 fn cpath(p: &Path) -> io::Result<CString> {
     CString::new(p.as_os_str().as_bytes()).map_err(|_| io::Error::from(io::ErrorKind::InvalidInput))
 }
