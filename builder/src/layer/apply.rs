@@ -292,7 +292,7 @@ impl Applier<'_> {
         }
         // Docker's order: owner, xattrs, mode (chown clears setuid), times.
         at.chown(uid, gid).map_err(e("lchown"))?;
-        self.xattrs(name, at, h)?;
+        self.xattrs(name, h, |k, v| at.setxattr(k, v))?;
         if h.kind != Kind::Symlink {
             at.chmod(h.mode).map_err(e("chmod"))?;
         }
@@ -321,17 +321,24 @@ impl Applier<'_> {
             None => LayerError::entry(name, "writing its content", err),
         })?;
         fsops::file_chown(&f, uid, gid).map_err(e("fchown"))?;
-        self.xattrs(name, at, h)?;
+        self.xattrs(name, h, |k, v| xattr::fset(f.as_fd(), k, v))?;
         fsops::file_chmod(&f, h.mode).map_err(e("fchmod"))?;
         fsops::file_times(&f, h.atime.unwrap_or(h.mtime), h.mtime).map_err(e("futimens"))
     }
 
-    fn xattrs(&self, name: &str, at: &At<'_>, h: &Header) -> Result<(), LayerError> {
+    /// The entry's PAX xattrs, each through `set` (fd-based for regular
+    /// files, the parent dir's fd + name for the rest).
+    fn xattrs(
+        &self,
+        name: &str,
+        h: &Header,
+        set: impl Fn(&[u8], &[u8]) -> io::Result<()>,
+    ) -> Result<(), LayerError> {
         for (k, v) in &h.xattrs {
             if is_overlay_xattr(k) {
                 continue; // a layer may not plant overlayfs redirects/opaques
             }
-            match at.setxattr(k, v) {
+            match set(k, v) {
                 Ok(()) => {}
                 // Like Docker: a filesystem without xattrs, or user.* on a
                 // symlink/device (the kernel refuses those), is not fatal.

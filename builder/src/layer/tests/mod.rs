@@ -3,6 +3,7 @@
 mod determinism;
 mod flat;
 mod hostile;
+mod overlay;
 mod roundtrip;
 
 use std::collections::BTreeMap;
