@@ -5,6 +5,7 @@
 //! - apply: decompress -> tar (tarread, our own strict reader) -> pathrs Root.
 
 mod apply;
+mod apply_whiteout;
 mod compress;
 mod error;
 mod fsops;

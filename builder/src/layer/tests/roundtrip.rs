@@ -139,3 +139,53 @@ fn empty_upper_is_empty() {
     write(&d.path().join("x"), b"");
     assert!(!upper_is_empty(d.path()).unwrap());
 }
+
+/// A sink that fails after `left` bytes.
+struct Failing {
+    left: usize,
+}
+
+impl std::io::Write for Failing {
+    fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+        if self.left < b.len() {
+            return Err(std::io::Error::other("disk full"));
+        }
+        self.left -= b.len();
+        Ok(b.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[test]
+fn a_failing_output_is_an_error_not_a_hang() {
+    if !is_root() {
+        return;
+    }
+    let upper = tempfile::tempdir().unwrap();
+    populate(upper.path());
+    for c in [
+        Compression::Gzip,
+        Compression::Zstd,
+        Compression::Uncompressed,
+    ] {
+        let opts = WriteOptions {
+            compression: c,
+            epoch: None,
+        };
+        let e = write_layer(upper.path(), &mut Failing { left: 4096 }, &opts).unwrap_err();
+        assert!(e.to_string().contains("disk full"), "{e}");
+    }
+    // A source that vanishes names the file.
+    let e = write_layer(
+        &upper.path().join("nope"),
+        &mut Vec::new(),
+        &WriteOptions {
+            compression: Compression::Gzip,
+            epoch: None,
+        },
+    )
+    .unwrap_err();
+    assert!(e.to_string().contains("nope"), "{e}");
+}
