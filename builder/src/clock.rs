@@ -5,7 +5,9 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 /// Seconds and nanoseconds since the epoch, now.
 pub fn now() -> (i64, u32) {
-    let d = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
+    let d = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default();
     (d.as_secs() as i64, d.subsec_nanos())
 }
 
@@ -15,7 +17,11 @@ pub fn format(secs: i64, nanos: u32) -> String {
     let rem = secs.rem_euclid(86_400);
     let (y, m, d) = civil_from_days(days);
     let (hh, mm, ss) = (rem / 3600, rem % 3600 / 60, rem % 60);
-    let frac = if nanos == 0 { String::new() } else { format!(".{nanos:09}") };
+    let frac = if nanos == 0 {
+        String::new()
+    } else {
+        format!(".{nanos:09}")
+    };
     format!("{y:04}-{m:02}-{d:02}T{hh:02}:{mm:02}:{ss:02}{frac}Z")
 }
 

@@ -112,12 +112,20 @@ pub struct HashWriter<W> {
 
 impl<W: Write> HashWriter<W> {
     pub fn new(inner: W) -> Self {
-        HashWriter { inner, hasher: Sha256::new(), count: 0 }
+        HashWriter {
+            inner,
+            hasher: Sha256::new(),
+            count: 0,
+        }
     }
 
     /// The digest and size of everything written, and the inner writer.
     pub fn finish(self) -> (Digest, u64, W) {
-        (Digest(self.hasher.finalize().into()), self.count, self.inner)
+        (
+            Digest(self.hasher.finalize().into()),
+            self.count,
+            self.inner,
+        )
     }
 }
 
@@ -142,7 +150,11 @@ pub struct HashReader<R> {
 
 impl<R: io::Read> HashReader<R> {
     pub fn new(inner: R) -> Self {
-        HashReader { inner, hasher: Sha256::new(), count: 0 }
+        HashReader {
+            inner,
+            hasher: Sha256::new(),
+            count: 0,
+        }
     }
     pub fn finish(self) -> (Digest, u64) {
         (Digest(self.hasher.finalize().into()), self.count)
@@ -179,7 +191,10 @@ mod tests {
         let a = Digest::of(b"a");
         let b = Digest::of(b"b");
         assert_eq!(chain_id(&[a]), Some(a));
-        assert_eq!(chain_id(&[a, b]), Some(Digest::of(format!("{a} {b}").as_bytes())));
+        assert_eq!(
+            chain_id(&[a, b]),
+            Some(Digest::of(format!("{a} {b}").as_bytes()))
+        );
         assert_eq!(chain_id(&[]), None);
     }
 }

@@ -110,7 +110,10 @@ pub struct RootFs {
 
 impl Default for RootFs {
     fn default() -> Self {
-        RootFs { kind: "layers".into(), diff_ids: Vec::new() }
+        RootFs {
+            kind: "layers".into(),
+            diff_ids: Vec::new(),
+        }
     }
 }
 
@@ -183,7 +186,11 @@ pub fn host_platform() -> Platform {
         "powerpc64" => "ppc64le",
         other => other,
     };
-    Platform { architecture: arch.into(), os: "linux".into(), variant: None }
+    Platform {
+        architecture: arch.into(),
+        os: "linux".into(),
+        variant: None,
+    }
 }
 
 impl ImageConfig {
@@ -223,10 +230,15 @@ mod tests {
             "Healthcheck":{"Test":["CMD-SHELL","true"],"Interval":30000000000,"Retries":3}},
             "rootfs":{"type":"layers","diff_ids":[]},"history":[{"created_by":"x","empty_layer":true}]}"#;
         let c: ImageConfig = serde_json::from_str(text).unwrap();
-        assert_eq!(c.config.shell.as_deref(), Some(&["/bin/sh".to_string(), "-c".into()][..]));
+        assert_eq!(
+            c.config.shell.as_deref(),
+            Some(&["/bin/sh".to_string(), "-c".into()][..])
+        );
         assert_eq!(c.config.healthcheck.as_ref().unwrap().retries, 3);
         let again: ImageConfig = serde_json::from_str(&serde_json::to_string(&c).unwrap()).unwrap();
         assert_eq!(again, c);
-        assert!(serde_json::to_string(&c).unwrap().contains("\"OnBuild\":[\"RUN true\"]"));
+        assert!(serde_json::to_string(&c)
+            .unwrap()
+            .contains("\"OnBuild\":[\"RUN true\"]"));
     }
 }

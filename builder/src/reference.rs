@@ -50,12 +50,19 @@ impl Reference {
         };
         if let Some(t) = tag {
             if !valid_tag(t) {
-                return Err(RefError::Tag { reference: text.into(), tag: t.into() });
+                return Err(RefError::Tag {
+                    reference: text.into(),
+                    tag: t.into(),
+                });
             }
         }
         let name = familiar(name);
         check_name(&name, text)?;
-        Ok(Reference { name, tag: tag.map(str::to_string), digest })
+        Ok(Reference {
+            name,
+            tag: tag.map(str::to_string),
+            digest,
+        })
     }
 
     /// `name:tag` (the store's tag key), when there is a tag.
@@ -101,7 +108,9 @@ fn familiar(name: &str) -> String {
 
 fn valid_tag(t: &str) -> bool {
     let mut chars = t.chars();
-    let first_ok = chars.next().is_some_and(|c| c.is_ascii_alphanumeric() || c == '_');
+    let first_ok = chars
+        .next()
+        .is_some_and(|c| c.is_ascii_alphanumeric() || c == '_');
     first_ok
         && t.len() <= 128
         && chars.all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '.' || c == '-')
@@ -189,7 +198,11 @@ mod tests {
             ("web", "web", Some("latest")),
             ("web:v1", "web", Some("v1")),
             ("jamtur01/static_web:v1", "jamtur01/static_web", Some("v1")),
-            ("127.0.0.1:5000/test/es:v1", "127.0.0.1:5000/test/es", Some("v1")),
+            (
+                "127.0.0.1:5000/test/es:v1",
+                "127.0.0.1:5000/test/es",
+                Some("v1"),
+            ),
             ("localhost:5000/a", "localhost:5000/a", Some("latest")),
             ("docker.io/library/busybox:1", "busybox", Some("1")),
             ("docker.io/me/app", "me/app", Some("latest")),
@@ -202,14 +215,31 @@ mod tests {
         }
         let d = "sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
         let r = Reference::parse(&format!("web@{d}")).unwrap();
-        assert_eq!((r.tag, r.digest.unwrap().to_string()), (None, d.to_string()));
-        assert_eq!(Reference::parse("127.0.0.1:5000/a").unwrap().domain(), Some("127.0.0.1:5000"));
+        assert_eq!(
+            (r.tag, r.digest.unwrap().to_string()),
+            (None, d.to_string())
+        );
+        assert_eq!(
+            Reference::parse("127.0.0.1:5000/a").unwrap().domain(),
+            Some("127.0.0.1:5000")
+        );
         assert_eq!(Reference::parse("me/a").unwrap().domain(), None);
     }
 
     #[test]
     fn bad_references_are_named() {
-        for text in ["", "Web", "web:", "web:-x", "a//b", "-a", "a..b", "web@sha256:12", ":tag", "a b"] {
+        for text in [
+            "",
+            "Web",
+            "web:",
+            "web:-x",
+            "a//b",
+            "-a",
+            "a..b",
+            "web@sha256:12",
+            ":tag",
+            "a b",
+        ] {
             let e = Reference::parse(text).expect_err(text);
             assert!(e.to_string().contains(&format!("{text:?}")), "{text}: {e}");
         }

@@ -13,7 +13,11 @@ pub enum SnapshotError {
     #[error("{path}: {source}")]
     Io { path: PathBuf, source: io::Error },
     #[error("mounting the overlay at {target}: {source} (options: {options})")]
-    Mount { target: PathBuf, options: String, source: io::Error },
+    Mount {
+        target: PathBuf,
+        options: String,
+        source: io::Error,
+    },
     #[error("{0} layers are too many for one overlay mount on this kernel (options over a page)")]
     TooManyLayers(usize),
     #[error("making the builder's mount namespace private: {0}")]
@@ -28,7 +32,10 @@ pub struct Snapshot {
 }
 
 fn io_at(path: &Path) -> impl FnOnce(io::Error) -> SnapshotError + '_ {
-    move |source| SnapshotError::Io { path: path.to_path_buf(), source }
+    move |source| SnapshotError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
 }
 
 impl Snapshot {
@@ -41,7 +48,11 @@ impl Snapshot {
 
     /// As `mount`, at `merged` (upper, work and an empty lower for an image
     /// without layers stay in `dir`).
-    pub fn mount_at(dir: &Path, lowers: &[PathBuf], merged: &Path) -> Result<Snapshot, SnapshotError> {
+    pub fn mount_at(
+        dir: &Path,
+        lowers: &[PathBuf],
+        merged: &Path,
+    ) -> Result<Snapshot, SnapshotError> {
         let upper = dir.join("upper");
         let work = dir.join("work");
         let merged = merged.to_path_buf();
@@ -64,7 +75,11 @@ impl Snapshot {
             return Err(SnapshotError::TooManyLayers(lowers.len()));
         }
         mount_overlay(&merged, &options)?;
-        Ok(Snapshot { merged, upper, mounted: true })
+        Ok(Snapshot {
+            merged,
+            upper,
+            mounted: true,
+        })
     }
 
     pub fn unmount(&mut self) -> Result<(), SnapshotError> {
@@ -157,7 +172,9 @@ fn umount_detach(target: &Path) -> io::Result<()> {
 
 /// Detaches every mount at or below `dir`, deepest first.
 pub fn detach_below(dir: &Path) {
-    let Ok(info) = fs::read_to_string("/proc/self/mountinfo") else { return };
+    let Ok(info) = fs::read_to_string("/proc/self/mountinfo") else {
+        return;
+    };
     let mut points: Vec<PathBuf> = info
         .lines()
         .filter_map(|l| l.split(' ').nth(4))

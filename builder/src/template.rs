@@ -16,8 +16,14 @@ pub fn render(format: &str, v: &Value) -> Result<String, TemplateError> {
     let mut rest = format;
     while let Some(start) = rest.find("{{") {
         out.push_str(&unescape(&rest[..start]));
-        let end = rest[start..].find("}}").ok_or_else(|| TemplateError(format!("unclosed action in {format:?}")))?;
-        let action = rest[start + 2..start + end].trim().trim_start_matches('-').trim_end_matches('-').trim();
+        let end = rest[start..]
+            .find("}}")
+            .ok_or_else(|| TemplateError(format!("unclosed action in {format:?}")))?;
+        let action = rest[start + 2..start + end]
+            .trim()
+            .trim_start_matches('-')
+            .trim_end_matches('-')
+            .trim();
         out.push_str(&action_value(action, v)?);
         rest = &rest[start + end + 2..];
     }
@@ -81,7 +87,11 @@ fn split_words(s: &str) -> Vec<&str> {
 /// `.A.B.C` into the value; `.` is the value itself.
 fn lookup(v: &Value, path: &str) -> Option<Value> {
     let mut cur = v;
-    for key in path.trim_start_matches('.').split('.').filter(|k| !k.is_empty()) {
+    for key in path
+        .trim_start_matches('.')
+        .split('.')
+        .filter(|k| !k.is_empty())
+    {
         cur = cur.get(key)?;
     }
     Some(cur.clone())
@@ -95,9 +105,18 @@ pub fn go_fmt(v: Option<&Value>) -> String {
         Some(Value::String(s)) => s.clone(),
         Some(Value::Bool(b)) => b.to_string(),
         Some(Value::Number(n)) => n.to_string(),
-        Some(Value::Array(a)) => format!("[{}]", a.iter().map(|x| go_fmt(Some(x))).collect::<Vec<_>>().join(" ")),
+        Some(Value::Array(a)) => format!(
+            "[{}]",
+            a.iter()
+                .map(|x| go_fmt(Some(x)))
+                .collect::<Vec<_>>()
+                .join(" ")
+        ),
         Some(Value::Object(m)) => {
-            let items: Vec<String> = m.iter().map(|(k, x)| format!("{k}:{}", go_fmt(Some(x)))).collect();
+            let items: Vec<String> = m
+                .iter()
+                .map(|(k, x)| format!("{k}:{}", go_fmt(Some(x))))
+                .collect();
             format!("map[{}]", items.join(" "))
         }
     }

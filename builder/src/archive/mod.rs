@@ -17,7 +17,10 @@ pub enum ArchiveError {
     #[error(transparent)]
     Store(#[from] crate::store::StoreError),
     #[error("{path}: {source}")]
-    Io { path: String, source: std::io::Error },
+    Io {
+        path: String,
+        source: std::io::Error,
+    },
     #[error("{0}")]
     Bad(String),
 }
@@ -25,5 +28,8 @@ pub enum ArchiveError {
 pub type Result<T> = std::result::Result<T, ArchiveError>;
 
 pub(crate) fn io_at(path: &std::path::Path) -> impl FnOnce(std::io::Error) -> ArchiveError + '_ {
-    move |source| ArchiveError::Io { path: path.display().to_string(), source }
+    move |source| ArchiveError::Io {
+        path: path.display().to_string(),
+        source,
+    }
 }

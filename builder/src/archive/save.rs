@@ -20,7 +20,12 @@ pub enum Format {
 
 /// Writes `images` (with the tags given, or all of theirs) to `out`
 /// atomically: a temp file renamed into place when complete.
-pub fn save(store: &Store, images: &[(Image, Vec<String>)], format: Format, out: &Path) -> Result<()> {
+pub fn save(
+    store: &Store,
+    images: &[(Image, Vec<String>)],
+    format: Format,
+    out: &Path,
+) -> Result<()> {
     let tmp = crate::store::atomic::temp_beside(out);
     let result = (|| {
         let file = File::create(&tmp).map_err(io_at(&tmp))?;
@@ -51,43 +56,77 @@ fn header(size: u64, mode: u32) -> tar::Header {
 
 fn add_bytes<W: Write>(tar: &mut tar::Builder<W>, name: &str, bytes: &[u8]) -> Result<()> {
     let mut h = header(bytes.len() as u64, 0o644);
-    tar.append_data(&mut h, name, bytes).map_err(|e| ArchiveError::Io { path: name.into(), source: e })
+    tar.append_data(&mut h, name, bytes)
+        .map_err(|e| ArchiveError::Io {
+            path: name.into(),
+            source: e,
+        })
 }
 
 fn add_dir<W: Write>(tar: &mut tar::Builder<W>, name: &str) -> Result<()> {
     let mut h = header(0, 0o755);
     h.set_entry_type(tar::EntryType::Directory);
-    tar.append_data(&mut h, name, io::empty()).map_err(|e| ArchiveError::Io { path: name.into(), source: e })
+    tar.append_data(&mut h, name, io::empty())
+        .map_err(|e| ArchiveError::Io {
+            path: name.into(),
+            source: e,
+        })
 }
 
 /// A blob, streamed; its digest checked on the way.
-fn add_blob<W: Write>(store: &Store, tar: &mut tar::Builder<W>, name: &str, d: &Digest, size: u64) -> Result<()> {
+fn add_blob<W: Write>(
+    store: &Store,
+    tar: &mut tar::Builder<W>,
+    name: &str,
+    d: &Digest,
+    size: u64,
+) -> Result<()> {
     let f = store.open_blob(d)?;
     let mut r = crate::digest::HashReader::new(f);
     let mut h = header(size, 0o644);
-    tar.append_data(&mut h, name, &mut r).map_err(|e| ArchiveError::Io { path: name.into(), source: e })?;
+    tar.append_data(&mut h, name, &mut r)
+        .map_err(|e| ArchiveError::Io {
+            path: name.into(),
+            source: e,
+        })?;
     let (actual, _) = r.finish();
     if actual != *d {
-        return Err(crate::store::StoreError::Corrupt { digest: *d, actual, path: store.blob_path(d) }.into());
+        return Err(crate::store::StoreError::Corrupt {
+            digest: *d,
+            actual,
+            path: store.blob_path(d),
+        }
+        .into());
     }
     Ok(())
 }
 
-fn write_oci<W: Write>(store: &Store, images: &[(Image, Vec<String>)], tar: &mut tar::Builder<W>) -> Result<()> {
+fn write_oci<W: Write>(
+    store: &Store,
+    images: &[(Image, Vec<String>)],
+    tar: &mut tar::Builder<W>,
+) -> Result<()> {
     add_bytes(tar, "oci-layout", br#"{"imageLayoutVersion":"1.0.0"}"#)?;
     let mut index = Index::new();
     add_dir(tar, "blobs/")?;
     add_dir(tar, "blobs/sha256/")?;
     let mut written = std::collections::HashSet::new();
     for (img, tags) in images {
-        let mut blobs = vec![(img.manifest_desc.digest, img.manifest_desc.size), (img.manifest.config.digest, img.manifest.config.size)];
+        let mut blobs = vec![
+            (img.manifest_desc.digest, img.manifest_desc.size),
+            (img.manifest.config.digest, img.manifest.config.size),
+        ];
         blobs.extend(img.manifest.layers.iter().map(|l| (l.digest, l.size)));
         for (d, size) in blobs {
             if written.insert(d) {
                 add_blob(store, tar, &format!("blobs/sha256/{}", d.hex()), &d, size)?;
             }
         }
-        let names: Vec<Option<&String>> = if tags.is_empty() { vec![None] } else { tags.iter().map(Some).collect() };
+        let names: Vec<Option<&String>> = if tags.is_empty() {
+            vec![None]
+        } else {
+            tags.iter().map(Some).collect()
+        };
         for t in names {
             let mut desc = img.manifest_desc.clone();
             let mut ann = BTreeMap::new();
@@ -99,7 +138,11 @@ fn write_oci<W: Write>(store: &Store, images: &[(Image, Vec<String>)], tar: &mut
             index.manifests.push(desc);
         }
     }
-    add_bytes(tar, "index.json", &serde_json::to_vec(&index).unwrap_or_default())
+    add_bytes(
+        tar,
+        "index.json",
+        &serde_json::to_vec(&index).unwrap_or_default(),
+    )
 }
 
 /// `web:v1` -> `docker.io/library/web:v1`, as containerd names images.
@@ -117,14 +160,24 @@ fn full_name(t: &str) -> String {
 
 /// docker's own format: uncompressed layer tars (their digest is the
 /// diffID docker load checks), the config as <hex>.json, manifest.json.
-fn write_docker<W: Write>(store: &Store, images: &[(Image, Vec<String>)], tar: &mut tar::Builder<W>) -> Result<()> {
+fn write_docker<W: Write>(
+    store: &Store,
+    images: &[(Image, Vec<String>)],
+    tar: &mut tar::Builder<W>,
+) -> Result<()> {
     let mut manifest = Vec::new();
     let mut repositories: BTreeMap<String, BTreeMap<String, String>> = BTreeMap::new();
     let mut written = std::collections::HashSet::new();
     for (img, tags) in images {
         let cfg = format!("{}.json", img.id().hex());
         if written.insert(img.id()) {
-            add_blob(store, tar, &cfg, &img.manifest.config.digest, img.manifest.config.size)?;
+            add_blob(
+                store,
+                tar,
+                &cfg,
+                &img.manifest.config.digest,
+                img.manifest.config.size,
+            )?;
         }
         let mut layers = Vec::new();
         for (l, diff_id) in img.manifest.layers.iter().zip(&img.config.rootfs.diff_ids) {
@@ -135,30 +188,60 @@ fn write_docker<W: Write>(store: &Store, images: &[(Image, Vec<String>)], tar: &
             }
             layers.push(name);
         }
-        let top = img.config.rootfs.diff_ids.last().map(|d| d.hex()).unwrap_or_default();
+        let top = img
+            .config
+            .rootfs
+            .diff_ids
+            .last()
+            .map(|d| d.hex())
+            .unwrap_or_default();
         for t in tags {
             let (r, tag) = t.rsplit_once(':').unwrap_or((t, "latest"));
-            repositories.entry(r.to_string()).or_default().insert(tag.to_string(), top.clone());
+            repositories
+                .entry(r.to_string())
+                .or_default()
+                .insert(tag.to_string(), top.clone());
         }
         manifest.push(json!({"Config": cfg, "RepoTags": tags, "Layers": layers}));
     }
-    add_bytes(tar, "manifest.json", &serde_json::to_vec(&manifest).unwrap_or_default())?;
-    add_bytes(tar, "repositories", &serde_json::to_vec(&repositories).unwrap_or_default())
+    add_bytes(
+        tar,
+        "manifest.json",
+        &serde_json::to_vec(&manifest).unwrap_or_default(),
+    )?;
+    add_bytes(
+        tar,
+        "repositories",
+        &serde_json::to_vec(&repositories).unwrap_or_default(),
+    )
 }
 
 /// A layer decompressed into the tar; the tar entry's size must be known
 /// first, so the layer is decompressed once to count and once to copy.
-fn add_uncompressed<W: Write>(store: &Store, tar: &mut tar::Builder<W>, name: &str, blob: &Digest, diff_id: &Digest) -> Result<()> {
+fn add_uncompressed<W: Write>(
+    store: &Store,
+    tar: &mut tar::Builder<W>,
+    name: &str,
+    blob: &Digest,
+    diff_id: &Digest,
+) -> Result<()> {
     let open = || -> Result<Box<dyn Read>> {
         let f = store.open_blob(blob)?;
-        crate::layer::decompress(Box::new(io::BufReader::with_capacity(1 << 20, f))).map_err(io_at(Path::new(name)))
+        crate::layer::decompress(Box::new(io::BufReader::with_capacity(1 << 20, f)))
+            .map_err(io_at(Path::new(name)))
     };
     let mut counter = crate::digest::HashWriter::new(io::sink());
     io::copy(&mut open()?, &mut counter).map_err(io_at(Path::new(name)))?;
     let (actual, size, _) = counter.finish();
     if actual != *diff_id {
-        return Err(ArchiveError::Bad(format!("layer {blob}: its content is {actual}, the image says {diff_id}")));
+        return Err(ArchiveError::Bad(format!(
+            "layer {blob}: its content is {actual}, the image says {diff_id}"
+        )));
     }
     let mut h = header(size, 0o644);
-    tar.append_data(&mut h, name, open()?).map_err(|e| ArchiveError::Io { path: name.into(), source: e })
+    tar.append_data(&mut h, name, open()?)
+        .map_err(|e| ArchiveError::Io {
+            path: name.into(),
+            source: e,
+        })
 }

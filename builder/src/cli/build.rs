@@ -53,7 +53,7 @@ pub struct Args {
     #[arg(long, num_args = 0..=1, default_missing_value = "always")]
     pull: Option<String>,
     /// The OCI runtime that runs RUN steps (default: ours; runc, crun work too).
-    #[arg(long, env = "BERTH_RUNTIME")]
+    #[arg(long)]
     runtime: Option<PathBuf>,
     /// RUN steps' network: none (loopback only) or host.
     #[arg(long, value_enum, default_value = "none")]
@@ -87,7 +87,11 @@ pub fn run(root: &Path, a: Args) -> anyhow::Result<i32> {
             bail!("--pull={p}: pulling from a registry is not supported yet; images come from the store (--pull=never)");
         }
     }
-    let tags = a.tags.iter().map(|t| super::tag_of(t)).collect::<anyhow::Result<Vec<_>>>()?;
+    let tags = a
+        .tags
+        .iter()
+        .map(|t| super::tag_of(t))
+        .collect::<anyhow::Result<Vec<_>>>()?;
     let opts = BuildOptions {
         context: ContextSpec::parse(&a.context),
         dockerfile: a.file.clone(),
@@ -100,10 +104,14 @@ pub fn run(root: &Path, a: Args) -> anyhow::Result<i32> {
             NetworkArg::Host => Network::Host,
             _ => Network::None,
         },
-        labels: a.labels.iter().map(|l| {
-            let (k, v) = split_kv(l);
-            (k, v.unwrap_or_default())
-        }).collect(),
+        labels: a
+            .labels
+            .iter()
+            .map(|l| {
+                let (k, v) = split_kv(l);
+                (k, v.unwrap_or_default())
+            })
+            .collect(),
         compression: match a.compression {
             CompressionArg::Gzip => Compression::Gzip,
             CompressionArg::Zstd => Compression::Zstd,
@@ -112,7 +120,11 @@ pub fn run(root: &Path, a: Args) -> anyhow::Result<i32> {
         platform: a.platform.clone(),
         epoch: epoch()?,
         quiet: a.quiet || matches!(a.progress, ProgressArg::Quiet),
-        secrets: a.secrets.iter().map(|s| secret(s)).collect::<anyhow::Result<_>>()?,
+        secrets: a
+            .secrets
+            .iter()
+            .map(|s| secret(s))
+            .collect::<anyhow::Result<_>>()?,
     };
     let store = Store::open(root)?;
     let built = solver::build(&store, &opts)?;
@@ -123,8 +135,15 @@ pub fn run(root: &Path, a: Args) -> anyhow::Result<i32> {
     if a.quiet {
         println!("{id}");
     } else {
-        let tags = if built.image.tags.is_empty() { String::new() } else { format!(", tagged {}", built.image.tags.join(" ")) };
-        eprintln!("Successfully built {id}{tags} ({} steps run, {} cached)", built.runs, built.cached);
+        let tags = if built.image.tags.is_empty() {
+            String::new()
+        } else {
+            format!(", tagged {}", built.image.tags.join(" "))
+        };
+        eprintln!(
+            "Successfully built {id}{tags} ({} steps run, {} cached)",
+            built.runs, built.cached
+        );
     }
     Ok(0)
 }
@@ -154,15 +173,22 @@ fn secret(s: &str) -> anyhow::Result<(String, PathBuf)> {
 
 fn epoch() -> anyhow::Result<Option<i64>> {
     match std::env::var("SOURCE_DATE_EPOCH") {
-        Ok(v) if !v.is_empty() => Ok(Some(v.parse().with_context(|| format!("SOURCE_DATE_EPOCH={v:?} is not a number of seconds"))?)),
+        Ok(v) if !v.is_empty() => {
+            Ok(Some(v.parse().with_context(|| {
+                format!("SOURCE_DATE_EPOCH={v:?} is not a number of seconds")
+            })?))
+        }
         _ => Ok(None),
     }
 }
 
-/// --runtime, else `runtime` beside this binary, else `runtime` on PATH.
+/// --runtime, else $BERTH_RUNTIME, else `runtime` beside this binary, else `runtime` on PATH.
 pub fn runtime_path(given: Option<&Path>) -> PathBuf {
     if let Some(p) = given {
         return p.to_path_buf();
+    }
+    if let Some(p) = std::env::var_os("BERTH_RUNTIME").filter(|p| !p.is_empty()) {
+        return PathBuf::from(p);
     }
     if let Ok(exe) = std::env::current_exe() {
         let sibling = exe.with_file_name("runtime");

@@ -26,24 +26,46 @@ pub fn run(store: &Store, a: Args) -> anyhow::Result<i32> {
     let mut layers = img.manifest.layers.iter();
     let mut rows = Vec::new();
     for h in &img.config.history {
-        let size = if h.empty_layer { 0 } else { layers.next().map_or(0, |l| l.size) };
+        let size = if h.empty_layer {
+            0
+        } else {
+            layers.next().map_or(0, |l| l.size)
+        };
         rows.push((h, size));
     }
     rows.reverse();
-    let id = if a.no_trunc { img.id().to_string() } else { img.id().short() };
+    let id = if a.no_trunc {
+        img.id().to_string()
+    } else {
+        img.id().short()
+    };
     if a.quiet {
         for (i, _) in rows.iter().enumerate() {
             println!("{}", if i == 0 { id.as_str() } else { "<missing>" });
         }
         return Ok(0);
     }
-    let mut table = vec![["IMAGE", "CREATED", "CREATED BY", "SIZE", "COMMENT"].map(String::from).to_vec()];
+    let mut table = vec![["IMAGE", "CREATED", "CREATED BY", "SIZE", "COMMENT"]
+        .map(String::from)
+        .to_vec()];
     for (i, (h, size)) in rows.iter().enumerate() {
-        let created = h.created.as_deref().and_then(berth_builder::clock::parse).unwrap_or(0);
+        let created = h
+            .created
+            .as_deref()
+            .and_then(berth_builder::clock::parse)
+            .unwrap_or(0);
         let by = h.created_by.clone().unwrap_or_default();
         let by = if a.no_trunc { by } else { truncate(&by, 45) };
-        let shown_id = if i == 0 { id.clone() } else { "<missing>".into() };
-        let size_s = if a.human { super::human_size(*size) } else { size.to_string() };
+        let shown_id = if i == 0 {
+            id.clone()
+        } else {
+            "<missing>".into()
+        };
+        let size_s = if a.human {
+            super::human_size(*size)
+        } else {
+            size.to_string()
+        };
         if let Some(f) = &a.format {
             let v = json!({"ID": shown_id, "CreatedAt": h.created, "CreatedSince": berth_builder::clock::ago(created),
                            "CreatedBy": by, "Size": size_s, "Comment": h.comment.clone().unwrap_or_default()});
@@ -54,7 +76,13 @@ pub fn run(store: &Store, a: Args) -> anyhow::Result<i32> {
             }
             continue;
         }
-        table.push(vec![shown_id, berth_builder::clock::ago(created), by, size_s, h.comment.clone().unwrap_or_default()]);
+        table.push(vec![
+            shown_id,
+            berth_builder::clock::ago(created),
+            by,
+            size_s,
+            h.comment.clone().unwrap_or_default(),
+        ]);
     }
     if a.format.is_none() {
         super::images::print_table(&table);

@@ -37,7 +37,12 @@ struct Row {
 fn rows(images: &[Image]) -> Vec<Row> {
     let mut out = Vec::new();
     for img in images {
-        let created = img.config.created.as_deref().and_then(berth_builder::clock::parse).unwrap_or(0);
+        let created = img
+            .config
+            .created
+            .as_deref()
+            .and_then(berth_builder::clock::parse)
+            .unwrap_or(0);
         let base = |repo: String, tag: String| Row {
             repo,
             tag,
@@ -54,7 +59,12 @@ fn rows(images: &[Image]) -> Vec<Row> {
             out.push(base(r.into(), tag.into()));
         }
     }
-    out.sort_by(|a, b| b.created.cmp(&a.created).then(a.repo.cmp(&b.repo)).then(a.tag.cmp(&b.tag)));
+    out.sort_by(|a, b| {
+        b.created
+            .cmp(&a.created)
+            .then(a.repo.cmp(&b.repo))
+            .then(a.tag.cmp(&b.tag))
+    });
     out
 }
 
@@ -67,7 +77,13 @@ pub fn run(store: &Store, a: Args) -> anyhow::Result<i32> {
         };
         rows.retain(|r| r.repo == repo && tag.as_ref().is_none_or(|t| *t == r.tag));
     }
-    let short = |id: &str| if a.no_trunc { id.to_string() } else { id.trim_start_matches("sha256:")[..12].to_string() };
+    let short = |id: &str| {
+        if a.no_trunc {
+            id.to_string()
+        } else {
+            id.trim_start_matches("sha256:")[..12].to_string()
+        }
+    };
     if a.quiet {
         let mut seen = Vec::new();
         for r in &rows {
@@ -107,7 +123,11 @@ pub fn run(store: &Store, a: Args) -> anyhow::Result<i32> {
         if a.digests {
             row.push(r.digest.clone());
         }
-        row.extend([short(&r.id), berth_builder::clock::ago(r.created), super::human_size(r.size)]);
+        row.extend([
+            short(&r.id),
+            berth_builder::clock::ago(r.created),
+            super::human_size(r.size),
+        ]);
         table.push(row);
     }
     print_table(&table);
@@ -117,7 +137,15 @@ pub fn run(store: &Store, a: Args) -> anyhow::Result<i32> {
 /// Columns padded to the widest cell plus three spaces, as docker's tabwriter.
 pub fn print_table(rows: &[Vec<String>]) {
     let cols = rows.iter().map(Vec::len).max().unwrap_or(0);
-    let widths: Vec<usize> = (0..cols).map(|c| rows.iter().filter_map(|r| r.get(c)).map(|s| s.chars().count()).max().unwrap_or(0)).collect();
+    let widths: Vec<usize> = (0..cols)
+        .map(|c| {
+            rows.iter()
+                .filter_map(|r| r.get(c))
+                .map(|s| s.chars().count())
+                .max()
+                .unwrap_or(0)
+        })
+        .collect();
     for r in rows {
         let mut line = String::new();
         for (i, cell) in r.iter().enumerate() {

@@ -20,7 +20,13 @@ pub fn view(img: &Image) -> Value {
     let repo_digests: Vec<String> = img
         .tags
         .iter()
-        .map(|t| format!("{}@{}", t.rsplit_once(':').map_or(t.as_str(), |(r, _)| r), img.manifest_desc.digest))
+        .map(|t| {
+            format!(
+                "{}@{}",
+                t.rsplit_once(':').map_or(t.as_str(), |(r, _)| r),
+                img.manifest_desc.digest
+            )
+        })
         .collect();
     json!({
         "Id": img.id().to_string(),

@@ -17,10 +17,14 @@ use clap::{Parser, Subcommand};
 use berth_builder::store::{Store, DEFAULT_ROOT};
 
 #[derive(Parser)]
-#[command(name = "builder", version, about = "Berth's image builder: Dockerfile -> OCI image, no daemon")]
+#[command(
+    name = "builder",
+    version,
+    about = "Berth's image builder: Dockerfile -> OCI image, no daemon"
+)]
 pub struct Cli {
     /// The image store (an OCI image layout plus unpacked layers and the build cache).
-    #[arg(long, global = true, default_value = DEFAULT_ROOT, env = "BERTH_STORE")]
+    #[arg(long, global = true, default_value = DEFAULT_ROOT)]
     root: PathBuf,
     #[command(subcommand)]
     command: Cmd,
@@ -29,7 +33,7 @@ pub struct Cli {
 #[derive(Subcommand)]
 enum Cmd {
     /// Build an image from a Dockerfile and a context (a dir, `-`, or a git URL).
-    Build(build::Args),
+    Build(Box<build::Args>),
     /// List images.
     Images(images::Args),
     /// Give an image another name: SOURCE TARGET.
@@ -88,7 +92,7 @@ fn one_line(s: &str) -> String {
 fn run(cli: Cli) -> anyhow::Result<i32> {
     let open = || Store::open(&cli.root);
     match cli.command {
-        Cmd::Build(a) => build::run(&cli.root, a),
+        Cmd::Build(a) => build::run(&cli.root, *a),
         Cmd::Images(a) => images::run(&open()?, a),
         Cmd::Tag { source, target } => images::tag(&open()?, &source, &target),
         Cmd::Rmi(a) => rmi::run(&open()?, a),
@@ -115,7 +119,13 @@ pub fn human_size(n: u64) -> String {
     }
     let s = format!("{v:.4}");
     let digits: String = {
-        let prec = if v >= 100.0 { 0 } else if v >= 10.0 { 1 } else { 2 };
+        let prec = if v >= 100.0 {
+            0
+        } else if v >= 10.0 {
+            1
+        } else {
+            2
+        };
         let t = format!("{v:.prec$}");
         if t.contains('.') {
             t.trim_end_matches('0').trim_end_matches('.').to_string()

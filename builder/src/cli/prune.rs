@@ -17,7 +17,9 @@ pub fn run(store: &Store, a: Args) -> anyhow::Result<i32> {
     let images = store.images()?;
     let mut removed = 0;
     for img in &images {
-        let has_child = images.iter().any(|i| i.parent() == Some(img.id()) && i.id() != img.id());
+        let has_child = images
+            .iter()
+            .any(|i| i.parent() == Some(img.id()) && i.id() != img.id());
         if img.tags.is_empty() && !has_child {
             store.remove_image(img)?;
             println!("deleted: {}", img.id());
@@ -26,7 +28,9 @@ pub fn run(store: &Store, a: Args) -> anyhow::Result<i32> {
     }
     let c = store.collect(a.all)?;
     if !c.ran {
-        eprintln!("a build is running on this store: unreferenced content is kept until the next prune");
+        eprintln!(
+            "a build is running on this store: unreferenced content is kept until the next prune"
+        );
     }
     println!(
         "Deleted Images: {removed}, blobs: {}, layer dirs: {}\nTotal reclaimed space: {}",

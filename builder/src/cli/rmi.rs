@@ -21,11 +21,8 @@ pub fn run(store: &Store, a: Args) -> anyhow::Result<i32> {
             failed = true;
         }
     }
-    if let Ok(c) = store.collect(false) {
-        for d in &c.blobs {
-            println!("Deleted: {d}");
-        }
-    }
+    // Layers nothing else needs go now; the build cache keeps its own.
+    let _ = store.collect(false);
     Ok(if failed { 1 } else { 0 })
 }
 
@@ -35,7 +32,11 @@ fn remove(store: &Store, name: &str, force: bool) -> anyhow::Result<()> {
         .ok()
         .and_then(|r| r.tagged())
         .filter(|t| img.tags.contains(t));
-    let children = store.images()?.into_iter().filter(|i| i.parent() == Some(img.id()) && i.id() != img.id()).count();
+    let children = store
+        .images()?
+        .into_iter()
+        .filter(|i| i.parent() == Some(img.id()) && i.id() != img.id())
+        .count();
     match by_tag {
         Some(tag) if img.tags.len() > 1 => {
             store.untag(&tag)?;

@@ -11,8 +11,16 @@ use super::{BuildError, Result};
 use crate::expand::{Lexer, Vars};
 
 pub const PROXY_ARGS: &[&str] = &[
-    "HTTP_PROXY", "http_proxy", "HTTPS_PROXY", "https_proxy", "FTP_PROXY", "ftp_proxy", "NO_PROXY",
-    "no_proxy", "ALL_PROXY", "all_proxy",
+    "HTTP_PROXY",
+    "http_proxy",
+    "HTTPS_PROXY",
+    "https_proxy",
+    "FTP_PROXY",
+    "ftp_proxy",
+    "NO_PROXY",
+    "no_proxy",
+    "ALL_PROXY",
+    "all_proxy",
 ];
 
 /// Names and values of the automatic platform args (host = target here).
@@ -50,7 +58,10 @@ pub fn given(env: &BuildEnv, name: &str) -> Option<String> {
 static CONSUMED: Mutex<BTreeSet<String>> = Mutex::new(BTreeSet::new());
 
 pub fn consume(name: &str) {
-    CONSUMED.lock().unwrap_or_else(|p| p.into_inner()).insert(name.to_string());
+    CONSUMED
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .insert(name.to_string());
 }
 
 /// The global args, expanded in order, with --build-arg values applied.
@@ -67,7 +78,9 @@ pub fn meta_args(env: &BuildEnv) -> Result<BTreeMap<String, String>> {
                 Some(d) => Some(
                     lexer
                         .word(d, &MapVars(&vals))
-                        .map_err(|e| BuildError::Usage(format!("{}: ARG {}: {e}", env.file.file, a.name)))?
+                        .map_err(|e| {
+                            BuildError::Usage(format!("{}: ARG {}: {e}", env.file.file, a.name))
+                        })?
                         .value,
                 ),
                 None => None,

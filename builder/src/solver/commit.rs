@@ -17,7 +17,10 @@ use crate::store::cache::Record;
 use crate::store::StoreError;
 
 fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> StoreError + '_ {
-    move |source| StoreError::Io { path: path.to_path_buf(), source }
+    move |source| StoreError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
 }
 
 /// Commits `upper` as the result of the step keyed `key`.
@@ -32,14 +35,24 @@ pub fn commit(
     let when = created(env);
     let empty = layer::upper_is_empty(upper).map_err(io_err(upper))?;
     let record = if empty {
-        Record { layer: None, diff_id: None, chain: None, created: when }
+        Record {
+            layer: None,
+            diff_id: None,
+            chain: None,
+            created: when,
+        }
     } else {
         let (desc, diff_id) = write_blob(env, step, upper)?;
         let mut ids = state.config.rootfs.diff_ids.clone();
         ids.push(diff_id);
         let chain = chain_id(&ids).expect("non-empty");
         env.store.publish_layer_dir(upper, &chain)?;
-        Record { layer: Some(desc), diff_id: Some(diff_id), chain: Some(chain), created: when }
+        Record {
+            layer: Some(desc),
+            diff_id: Some(diff_id),
+            chain: Some(chain),
+            created: when,
+        }
     };
     // --no-cache skips lookups, not writes: the next build may use them.
     env.store.cache_put(&key, &record)?;
@@ -48,10 +61,15 @@ pub fn commit(
 }
 
 fn write_blob(env: &BuildEnv, step: &Step, upper: &Path) -> Result<(Descriptor, Digest)> {
-    let tmp = env.scratch.join(format!("blob-{}", crate::store::atomic::unique()));
+    let tmp = env
+        .scratch
+        .join(format!("blob-{}", crate::store::atomic::unique()));
     let file = File::create(&tmp).map_err(io_err(&tmp))?;
     let mut out = BufWriter::with_capacity(1 << 20, file);
-    let opts = WriteOptions { compression: env.opts.compression, epoch: env.opts.epoch };
+    let opts = WriteOptions {
+        compression: env.opts.compression,
+        epoch: env.opts.epoch,
+    };
     let w = layer::write_layer(upper, &mut out, &opts).map_err(|e| step_error(env, step, e))?;
     let file = out.into_inner().map_err(|e| io_err(&tmp)(e.into_error()))?;
     file.sync_all().map_err(io_err(&tmp))?;
@@ -86,7 +104,9 @@ pub fn try_cached(env: &BuildEnv, state: &mut StageState, key: Digest, created_b
     if env.opts.no_cache {
         return false;
     }
-    let Some(r) = env.store.cache_get(&key) else { return false };
+    let Some(r) = env.store.cache_get(&key) else {
+        return false;
+    };
     if let Some(d) = r.diff_id {
         let mut ids = state.config.rootfs.diff_ids.clone();
         ids.push(d);
@@ -95,6 +115,8 @@ pub fn try_cached(env: &BuildEnv, state: &mut StageState, key: Digest, created_b
         }
     }
     apply(env, state, &r, key, created_by.to_string());
-    env.counters.cached.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    env.counters
+        .cached
+        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     true
 }

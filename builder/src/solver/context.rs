@@ -29,7 +29,8 @@ impl ContextSpec {
             || arg.starts_with("git://")
             || arg.starts_with("file://")
             || arg.starts_with("ssh://")
-            || ((arg.starts_with("https://") || arg.starts_with("http://")) && base.ends_with(".git"));
+            || ((arg.starts_with("https://") || arg.starts_with("http://"))
+                && base.ends_with(".git"));
         if git {
             ContextSpec::Git(arg.to_string())
         } else {
@@ -60,7 +61,8 @@ pub fn load(spec: &ContextSpec, dockerfile: Option<&Path>, scratch: &Path) -> Re
                     d.display().to_string()
                 )));
             }
-            d.canonicalize().map_err(|e| ctx_err(format!("context {}: {e}", d.display())))?
+            d.canonicalize()
+                .map_err(|e| ctx_err(format!("context {}: {e}", d.display())))?
         }
         ContextSpec::Stdin => {
             if stdin_dockerfile {
@@ -84,14 +86,21 @@ pub fn load(spec: &ContextSpec, dockerfile: Option<&Path>, scratch: &Path) -> Re
             Some(p) => dir.join(p),
             None => dir.join("Dockerfile"),
         };
-        let text = fs::read_to_string(&path).map_err(|e| {
-            ctx_err(format!("failed to read dockerfile {}: {e}", path.display()))
-        })?;
-        let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let text = fs::read_to_string(&path)
+            .map_err(|e| ctx_err(format!("failed to read dockerfile {}: {e}", path.display())))?;
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
         (text, name, Some(path))
     };
     let ignore = load_ignore(&dir, df_path.as_deref())?;
-    Ok(Context { dir, dockerfile: text, dockerfile_name: name, ignore })
+    Ok(Context {
+        dir,
+        dockerfile: text,
+        dockerfile_name: name,
+        ignore,
+    })
 }
 
 /// `<Dockerfile>.dockerignore` beside the Dockerfile wins over the
@@ -106,7 +115,10 @@ fn load_ignore(dir: &Path, dockerfile: Option<&Path>) -> Result<Matcher> {
     candidates.push(dir.join(".dockerignore"));
     for c in candidates {
         if let Ok(text) = fs::read_to_string(&c) {
-            let file = c.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+            let file = c
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
             return Matcher::parse(&text, &file).map_err(|e| ctx_err(e.to_string()));
         }
     }
@@ -136,7 +148,8 @@ fn from_stdin(scratch: &Path) -> Result<(PathBuf, Option<String>)> {
             .map_err(|e| ctx_err(format!("the context tar on stdin: {e}")))?;
         return Ok((dir, None));
     }
-    let text = String::from_utf8(bytes).map_err(|_| ctx_err("stdin is neither a tar archive nor a Dockerfile".into()))?;
+    let text = String::from_utf8(bytes)
+        .map_err(|_| ctx_err("stdin is neither a tar archive nor a Dockerfile".into()))?;
     Ok((dir, Some(text)))
 }
 
@@ -180,19 +193,28 @@ pub fn clone_into(url: &str, dest: &Path, keep_git: bool) -> std::result::Result
         .map_err(|e| format!("git clone {repo}: cannot run git: {e} (apt-get install git)"))?;
     if !out.status.success() {
         let msg = String::from_utf8_lossy(&out.stderr);
-        let last = msg.lines().rfind(|l| !l.trim().is_empty()).unwrap_or("failed");
+        let last = msg
+            .lines()
+            .rfind(|l| !l.trim().is_empty())
+            .unwrap_or("failed");
         return Err(format!("git clone {repo}: {last}"));
     }
     if !keep_git {
         let _ = fs::remove_dir_all(dest.join(".git"));
     }
-    let dest = dest.canonicalize().map_err(|e| format!("{}: {e}", dest.display()))?;
+    let dest = dest
+        .canonicalize()
+        .map_err(|e| format!("{}: {e}", dest.display()))?;
     let dir = match subdir {
         Some(s) => {
             let d = dest.join(s.trim_start_matches('/'));
-            let real = d.canonicalize().map_err(|_| format!("{url}: no directory {s:?} in the repository"))?;
+            let real = d
+                .canonicalize()
+                .map_err(|_| format!("{url}: no directory {s:?} in the repository"))?;
             if !real.starts_with(&dest) || !real.is_dir() {
-                return Err(format!("{url}: {s:?} is not a directory inside the repository"));
+                return Err(format!(
+                    "{url}: {s:?} is not a directory inside the repository"
+                ));
             }
             real
         }

@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 use sha2::{Digest as _, Sha256};
 
-use super::fscopy::{self, CopyOpts, Copier, Filter};
+use super::fscopy::{self, Copier, CopyOpts, Filter};
 use super::graph::{self, Base, Plan};
 use super::key::KeyHasher;
 use super::meta::{join_workdir, word};
@@ -57,13 +57,31 @@ pub fn copy(
     let dest_raw = word(env, state, step, &c.dest)?;
     let dest_is_dir_hint = dest_raw.ends_with('/') || dest_raw == "." || dest_raw.ends_with("/.");
     let dest = join_workdir(&state.workdir(), &dest_raw);
-    let chown = c.chown.as_ref().map(|s| word(env, state, step, s)).transpose()?;
-    let chmod = c.chmod.as_ref().map(|s| parse_mode(env, step, &word(env, state, step, s)?)).transpose()?;
+    let chown = c
+        .chown
+        .as_ref()
+        .map(|s| word(env, state, step, s))
+        .transpose()?;
+    let chmod = c
+        .chmod
+        .as_ref()
+        .map(|s| parse_mode(env, step, &word(env, state, step, s)?))
+        .transpose()?;
     let exclude = Matcher::from_patterns(&c.exclude).map_err(|e| step_error(env, step, e))?;
     let mut origins: Vec<Origin> = Vec::new();
     let mut sources: Vec<Source> = Vec::new();
     let mut key_parts: Vec<String> = Vec::new();
-    collect_sources(env, state, step, c, is_add, deps, &mut origins, &mut sources, &mut key_parts)?;
+    collect_sources(
+        env,
+        state,
+        step,
+        c,
+        is_add,
+        deps,
+        &mut origins,
+        &mut sources,
+        &mut key_parts,
+    )?;
     if sources.len() > 1 && !dest_is_dir_hint {
         return Err(step_error(
             env,
@@ -72,15 +90,21 @@ pub fn copy(
         ));
     }
     let mut k = KeyHasher::new(&state.key, verb);
-    k.field(&dest).field(format!("{dest_is_dir_hint}")).field(format!("{chown:?}{chmod:?}{}{}", c.parents, c.link));
-    k.field(c.exclude.join("\0")).field(serde_json::to_vec(&state.config.config.user).unwrap_or_default());
+    k.field(&dest)
+        .field(format!("{dest_is_dir_hint}"))
+        .field(format!("{chown:?}{chmod:?}{}{}", c.parents, c.link));
+    k.field(c.exclude.join("\0"))
+        .field(serde_json::to_vec(&state.config.config.user).unwrap_or_default());
     for s in &sources {
         let o = &origins[s.origin];
         let content = match &o.id {
             Some(id) => id.clone(),
-            None => hash_source(env, o, &s.rel, &exclude).map_err(|e| step_error(env, step, format!("{}: {e}", s.rel)))?,
+            None => hash_source(env, o, &s.rel, &exclude)
+                .map_err(|e| step_error(env, step, format!("{}: {e}", s.rel)))?,
         };
-        k.field(&s.rel).field(content).field(format!("{}", s.extract));
+        k.field(&s.rel)
+            .field(content)
+            .field(format!("{}", s.extract));
     }
     for p in &key_parts {
         k.field(p);
@@ -93,7 +117,8 @@ pub fn copy(
         return Ok(());
     }
     let tmp = env.store.temp_dir()?;
-    let mut snap = Snapshot::mount(tmp.path(), &state.lowers).map_err(|e| step_error(env, step, e))?;
+    let mut snap =
+        Snapshot::mount(tmp.path(), &state.lowers).map_err(|e| step_error(env, step, e))?;
     let owner = match &chown {
         Some(u) => Some(chown_ids(env, step, &snap.merged, u)?),
         None => None,
@@ -101,11 +126,28 @@ pub fn copy(
     let result = (|| {
         for s in &sources {
             let o = &origins[s.origin];
-            let filter = Filter { ignore: o.dockerignore.then_some(&env.ctx.ignore), exclude: Some(&exclude) };
-            let opts = CopyOpts { chown: owner, keep_owner: o.keep_owner, chmod };
-            let mut copier = Copier::new(&snap.merged, opts, filter).map_err(|e| step_error(env, step, e))?;
+            let filter = Filter {
+                ignore: o.dockerignore.then_some(&env.ctx.ignore),
+                exclude: Some(&exclude),
+            };
+            let opts = CopyOpts {
+                chown: owner,
+                keep_owner: o.keep_owner,
+                chmod,
+            };
+            let mut copier =
+                Copier::new(&snap.merged, opts, filter).map_err(|e| step_error(env, step, e))?;
             let dest_rel = dest.trim_start_matches('/').to_string();
-            place(env, step, &mut copier, o, s, &dest_rel, dest_is_dir_hint || sources.len() > 1, c.parents)?;
+            place(
+                env,
+                step,
+                &mut copier,
+                o,
+                s,
+                &dest_rel,
+                dest_is_dir_hint || sources.len() > 1,
+                c.parents,
+            )?;
         }
         Ok::<(), BuildError>(())
     })();
@@ -122,13 +164,20 @@ fn parse_mode(env: &BuildEnv, step: &Step, s: &str) -> Result<u32> {
     u32::from_str_radix(s, 8)
         .ok()
         .filter(|m| *m <= 0o7777)
-        .ok_or_else(|| step_error(env, step, format!("--chmod={s}: want an octal mode such as 755")))
+        .ok_or_else(|| {
+            step_error(
+                env,
+                step,
+                format!("--chmod={s}: want an octal mode such as 755"),
+            )
+        })
 }
 
 /// --chown's user[:group], names from the destination's /etc/passwd; a
 /// user alone means the same number for the group (docker).
 fn chown_ids(env: &BuildEnv, step: &Step, rootfs: &Path, spec: &str) -> Result<(u32, u32)> {
-    let u = crate::bundle::resolve_user(rootfs, spec).map_err(|e| step_error(env, step, format!("--chown={spec}: {e}")))?;
+    let u = crate::bundle::resolve_user(rootfs, spec)
+        .map_err(|e| step_error(env, step, format!("--chown={spec}: {e}")))?;
     if spec.contains(':') {
         Ok((u.uid, u.gid))
     } else {
@@ -148,55 +197,110 @@ fn collect_sources(
     sources: &mut Vec<Source>,
     key_parts: &mut Vec<String>,
 ) -> Result<()> {
-    let from = c.from.as_ref().map(|f| word(env, state, step, f)).transpose()?;
+    let from = c
+        .from
+        .as_ref()
+        .map(|f| word(env, state, step, f))
+        .transpose()?;
     let main = match &from {
-        None => Origin { root: env.ctx.dir.clone(), id: None, keep_owner: false, dockerignore: true, _mounted: None },
+        None => Origin {
+            root: env.ctx.dir.clone(),
+            id: None,
+            keep_owner: false,
+            dockerignore: true,
+            _mounted: None,
+        },
         Some(f) => from_origin(env, step, f, deps)?,
     };
     origins.push(main);
     // `COPY <<EOF /dest`: each heredoc is a file named after its delimiter,
     // its content expanded unless the delimiter was quoted (BuildKit).
-    let heredoc_dir = env.scratch.join(format!("heredoc-{}", crate::store::atomic::unique()));
+    let heredoc_dir = env
+        .scratch
+        .join(format!("heredoc-{}", crate::store::atomic::unique()));
     for h in &c.heredocs {
-        let content = if h.expand { expand_text(env, state, &h.content) } else { h.content.clone() };
+        let content = if h.expand {
+            expand_text(env, state, &h.content)
+        } else {
+            h.content.clone()
+        };
         let path = heredoc_dir.join(&h.name);
         fs::create_dir_all(&heredoc_dir).map_err(|e| step_error(env, step, e))?;
         fs::write(&path, &content).map_err(|e| step_error(env, step, e))?;
         key_parts.push(format!("heredoc:{}:{content}", h.name));
-        origins.push(plain_origin(&heredoc_dir, Some(format!("heredoc:{content}"))));
-        sources.push(Source { origin: origins.len() - 1, rel: h.name.clone(), extract: false });
+        origins.push(plain_origin(
+            &heredoc_dir,
+            Some(format!("heredoc:{content}")),
+        ));
+        sources.push(Source {
+            origin: origins.len() - 1,
+            rel: h.name.clone(),
+            extract: false,
+        });
     }
     for raw in &c.sources {
         let text = word(env, state, step, raw)?;
-        if is_add && from.is_none() && (text.starts_with("http://") || text.starts_with("https://")) && !is_git(&text) {
+        if is_add
+            && from.is_none()
+            && (text.starts_with("http://") || text.starts_with("https://"))
+            && !is_git(&text)
+        {
             add_url(env, step, c, &text, origins, sources, key_parts)?;
             continue;
         }
         if is_add && from.is_none() && is_git(&text) {
-            let dir = env.scratch.join(format!("git-{}", crate::store::atomic::unique()));
+            let dir = env
+                .scratch
+                .join(format!("git-{}", crate::store::atomic::unique()));
             fs::create_dir_all(&dir).map_err(|e| step_error(env, step, e))?;
-            let repo = super::context::clone_into(&text, &dir, c.keep_git_dir).map_err(|e| step_error(env, step, e))?;
+            let repo = super::context::clone_into(&text, &dir, c.keep_git_dir)
+                .map_err(|e| step_error(env, step, e))?;
             origins.push(plain_origin(&repo, None));
-            sources.push(Source { origin: origins.len() - 1, rel: String::new(), extract: false });
+            sources.push(Source {
+                origin: origins.len() - 1,
+                rel: String::new(),
+                extract: false,
+            });
             continue;
         }
         let rel = fscopy::clean_rel(&text);
         if from.is_none() && escapes(&text) {
-            return Err(step_error(env, step, format!("forbidden path outside the build context: {text}")));
+            return Err(step_error(
+                env,
+                step,
+                format!("forbidden path outside the build context: {text}"),
+            ));
         }
         let matches = if fscopy::has_glob(&rel) {
             fscopy::expand_glob(&origins[0].root, &rel).map_err(|e| step_error(env, step, e))?
         } else {
             vec![rel.clone()]
         };
-        let matches: Vec<String> = matches.into_iter().filter(|m| !(from.is_none() && env.ctx.ignore.excluded(m) && !m.is_empty())).collect();
-        if matches.is_empty() || (!fscopy::has_glob(&rel) && fscopy::resolve_inside(&origins[0].root, &rel).is_err()) {
-            let where_ = if from.is_none() { "in build context or excluded by .dockerignore" } else { "in the source stage or image" };
-            return Err(step_error(env, step, format!("failed to compute cache key: \"/{rel}\": not found ({where_})")));
+        let matches: Vec<String> = matches
+            .into_iter()
+            .filter(|m| !(from.is_none() && env.ctx.ignore.excluded(m) && !m.is_empty()))
+            .collect();
+        if matches.is_empty()
+            || (!fscopy::has_glob(&rel) && fscopy::resolve_inside(&origins[0].root, &rel).is_err())
+        {
+            let where_ = if from.is_none() {
+                "in build context or excluded by .dockerignore"
+            } else {
+                "in the source stage or image"
+            };
+            return Err(step_error(
+                env,
+                step,
+                format!("failed to compute cache key: \"/{rel}\": not found ({where_})"),
+            ));
         }
         for m in matches {
             let extract = is_add && c.unpack != Some(false) && is_archive(&origins[0].root, &m);
-            sources.push(Source { origin: 0, rel: m, extract });
+            sources.push(Source {
+                origin: 0,
+                rel: m,
+                extract,
+            });
         }
     }
     Ok(())
@@ -214,19 +318,35 @@ fn expand_text(env: &BuildEnv, state: &StageState, text: &str) -> String {
         };
         // Quotes are content here: protect them from the word lexer.
         let e = env.file.escape;
-        let protected = body.replace(e, &format!("{e}{e}")).replace('"', &format!("{e}\"")).replace('\'', &format!("{e}'"));
-        out.push_str(&lexer.word(&protected, &vars).map(|e| e.value).unwrap_or_else(|_| body.to_string()));
+        let protected = body
+            .replace(e, &format!("{e}{e}"))
+            .replace('"', &format!("{e}\""))
+            .replace('\'', &format!("{e}'"));
+        out.push_str(
+            &lexer
+                .word(&protected, &vars)
+                .map(|e| e.value)
+                .unwrap_or_else(|_| body.to_string()),
+        );
         out.push_str(nl);
     }
     out
 }
 
 fn plain_origin(root: &Path, id: Option<String>) -> Origin {
-    Origin { root: root.to_path_buf(), id, keep_owner: false, dockerignore: false, _mounted: None }
+    Origin {
+        root: root.to_path_buf(),
+        id,
+        keep_owner: false,
+        dockerignore: false,
+        _mounted: None,
+    }
 }
 
 fn is_git(s: &str) -> bool {
-    s.starts_with("git@") || s.starts_with("git://") || s.split('#').next().is_some_and(|b| b.ends_with(".git"))
+    s.starts_with("git@")
+        || s.starts_with("git://")
+        || s.split('#').next().is_some_and(|b| b.ends_with(".git"))
 }
 
 /// A context source that names something above the context.
@@ -247,14 +367,23 @@ fn escapes(text: &str) -> bool {
     false
 }
 
-fn from_origin(env: &BuildEnv, step: &Step, from: &str, deps: &HashMap<usize, Arc<StageState>>) -> Result<Origin> {
+fn from_origin(
+    env: &BuildEnv,
+    step: &Step,
+    from: &str,
+    deps: &HashMap<usize, Arc<StageState>>,
+) -> Result<Origin> {
     let (lowers, id) = match graph::resolve(env, from, env.file.stages.len(), false) {
         Ok(Base::Stage(i)) => {
-            let s = deps.get(&i).ok_or_else(|| step_error(env, step, format!("--from={from}: stage not built")))?;
+            let s = deps
+                .get(&i)
+                .ok_or_else(|| step_error(env, step, format!("--from={from}: stage not built")))?;
             (s.lowers.clone(), format!("stage:{}", s.key))
         }
         Ok(Base::Image(img)) => {
-            let l = env.store.unpacked_layers(&img.config.rootfs.diff_ids, &img.manifest.layers)?;
+            let l = env
+                .store
+                .unpacked_layers(&img.config.rootfs.diff_ids, &img.manifest.layers)?;
             (l, format!("image:{}", img.id()))
         }
         Ok(Base::Scratch) => (Vec::new(), "scratch".into()),
@@ -262,7 +391,13 @@ fn from_origin(env: &BuildEnv, step: &Step, from: &str, deps: &HashMap<usize, Ar
     };
     let tmp = env.store.temp_dir()?;
     let snap = Snapshot::mount(tmp.path(), &lowers).map_err(|e| step_error(env, step, e))?;
-    Ok(Origin { root: snap.merged.clone(), id: Some(id), keep_owner: true, dockerignore: false, _mounted: Some((snap, tmp)) })
+    Ok(Origin {
+        root: snap.merged.clone(),
+        id: Some(id),
+        keep_owner: true,
+        dockerignore: false,
+        _mounted: Some((snap, tmp)),
+    })
 }
 
 fn add_url(
@@ -274,15 +409,25 @@ fn add_url(
     sources: &mut Vec<Source>,
     key_parts: &mut Vec<String>,
 ) -> Result<()> {
-    let dir = env.scratch.join(format!("url-{}", crate::store::atomic::unique()));
+    let dir = env
+        .scratch
+        .join(format!("url-{}", crate::store::atomic::unique()));
     fs::create_dir_all(&dir).map_err(|e| step_error(env, step, e))?;
     let path_part = url.split(['?', '#']).next().unwrap_or(url);
-    let name = path_part.rsplit('/').next().filter(|n| !n.is_empty() && !path_part.ends_with("://")).unwrap_or("download");
+    let name = path_part
+        .rsplit('/')
+        .next()
+        .filter(|n| !n.is_empty() && !path_part.ends_with("://"))
+        .unwrap_or("download");
     let file = dir.join(name);
     let (digest, _) = fetch::download(url, &file).map_err(|e| step_error(env, step, e))?;
     if let Some(want) = &c.checksum {
         if *want != digest.to_string() {
-            return Err(step_error(env, step, format!("{url}: checksum mismatch: want {want}, got {digest}")));
+            return Err(step_error(
+                env,
+                step,
+                format!("{url}: checksum mismatch: want {want}, got {digest}"),
+            ));
         }
     }
     use std::os::unix::fs::PermissionsExt;
@@ -290,18 +435,28 @@ fn add_url(
     key_parts.push(format!("url:{url}:{digest}"));
     origins.push(plain_origin(&dir, Some(format!("url:{digest}"))));
     let extract = c.unpack == Some(true) && is_archive(&dir, name);
-    sources.push(Source { origin: origins.len() - 1, rel: name.to_string(), extract });
+    sources.push(Source {
+        origin: origins.len() - 1,
+        rel: name.to_string(),
+        extract,
+    });
     Ok(())
 }
 
 /// A local file ADD extracts: a tar, plain or compressed (magic sniffed).
 fn is_archive(root: &Path, rel: &str) -> bool {
-    let Ok(p) = fscopy::resolve_inside(root, rel) else { return false };
+    let Ok(p) = fscopy::resolve_inside(root, rel) else {
+        return false;
+    };
     if !p.is_file() {
         return false;
     }
-    let Ok(f) = fs::File::open(&p) else { return false };
-    let Ok(mut r) = layer::decompress(Box::new(f)) else { return false };
+    let Ok(f) = fs::File::open(&p) else {
+        return false;
+    };
+    let Ok(mut r) = layer::decompress(Box::new(f)) else {
+        return false;
+    };
     let mut head = [0u8; 512];
     let mut n = 0;
     while n < 512 {
@@ -315,18 +470,40 @@ fn is_archive(root: &Path, rel: &str) -> bool {
 
 /// Old (v7) tars have no magic: the header checksum tells.
 fn tar_checksum_ok(h: &[u8; 512]) -> bool {
-    let stored = std::str::from_utf8(&h[148..156]).ok().map(|s| s.trim_matches(|c: char| c == '\0' || c == ' '));
-    let Some(Ok(stored)) = stored.map(|s| u32::from_str_radix(s, 8)) else { return false };
-    let sum: u32 = h.iter().enumerate().map(|(i, &b)| if (148..156).contains(&i) { 32 } else { b as u32 }).sum();
+    let stored = std::str::from_utf8(&h[148..156])
+        .ok()
+        .map(|s| s.trim_matches(|c: char| c == '\0' || c == ' '));
+    let Some(Ok(stored)) = stored.map(|s| u32::from_str_radix(s, 8)) else {
+        return false;
+    };
+    let sum: u32 = h
+        .iter()
+        .enumerate()
+        .map(|(i, &b)| {
+            if (148..156).contains(&i) {
+                32
+            } else {
+                b as u32
+            }
+        })
+        .sum();
     sum == stored && h[0] != 0
 }
 
-fn hash_source(env: &BuildEnv, o: &Origin, rel: &str, exclude: &Matcher) -> std::io::Result<String> {
+fn hash_source(
+    env: &BuildEnv,
+    o: &Origin,
+    rel: &str,
+    exclude: &Matcher,
+) -> std::io::Result<String> {
     let real = fscopy::resolve_inside(&o.root, rel)?;
     let (parent, name) = fscopy::split(&real);
     let pd = fscopy::open_dir(&parent)?;
     let mut h = Sha256::new();
-    let filter = Filter { ignore: o.dockerignore.then_some(&env.ctx.ignore), exclude: Some(exclude) };
+    let filter = Filter {
+        ignore: o.dockerignore.then_some(&env.ctx.ignore),
+        exclude: Some(exclude),
+    };
     fscopy::hash_entry(pd.as_raw_fd(), &name, rel, &filter, o.keep_owner, &mut h)?;
     Ok(crate::digest::Digest::from_bytes(h.finalize().into()).to_string())
 }
@@ -346,11 +523,20 @@ fn place(
     dest_is_dir: bool,
     parents: bool,
 ) -> Result<()> {
-    let err = |e: std::io::Error| step_error(env, step, format!("{}: {e}", if s.rel.is_empty() { "." } else { &s.rel }));
+    let err = |e: std::io::Error| {
+        step_error(
+            env,
+            step,
+            format!("{}: {e}", if s.rel.is_empty() { "." } else { &s.rel }),
+        )
+    };
     let real = fscopy::resolve_inside(&o.root, &s.rel).map_err(err)?;
     let mut dest_rel = dest_rel.to_string();
     if parents {
-        if let Some(parent) = Path::new(&s.rel).parent().filter(|p| !p.as_os_str().is_empty()) {
+        if let Some(parent) = Path::new(&s.rel)
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+        {
             dest_rel = format!("{}/{}", dest_rel.trim_end_matches('/'), parent.display());
         }
     }
@@ -367,17 +553,23 @@ fn place(
     if real.is_dir() {
         copier.dest_dir(&dest_rel).map_err(err)?;
         let d = fscopy::open_dir(&real).map_err(err)?;
-        return copier.copy_children(d.as_raw_fd(), &s.rel, &dest_rel).map_err(err);
+        return copier
+            .copy_children(d.as_raw_fd(), &s.rel, &dest_rel)
+            .map_err(err);
     }
     let into_dir = dest_is_dir || dest_rel.is_empty() || copier.is_dir(&dest_rel);
     if into_dir {
-        copier.copy(pd.as_raw_fd(), &name, &s.rel, &dest_rel, &name).map_err(err)
+        copier
+            .copy(pd.as_raw_fd(), &name, &s.rel, &dest_rel, &name)
+            .map_err(err)
     } else {
         let (dparent, dname) = match dest_rel.rsplit_once('/') {
             Some((p, n)) => (p.to_string(), n.to_string()),
             None => (String::new(), dest_rel.clone()),
         };
-        copier.copy(pd.as_raw_fd(), &name, &s.rel, &dparent, OsStr::new(&dname)).map_err(err)
+        copier
+            .copy(pd.as_raw_fd(), &name, &s.rel, &dparent, OsStr::new(&dname))
+            .map_err(err)
     }
 }
 
@@ -386,7 +578,8 @@ fn place(
 pub fn workdir(env: &BuildEnv, state: &mut StageState, step: &Step, log: &StepLog) -> Result<()> {
     let dir = state.workdir();
     let mut k = KeyHasher::new(&state.key, "WORKDIR");
-    k.field(&dir).field(serde_json::to_vec(&state.config.config.user).unwrap_or_default());
+    k.field(&dir)
+        .field(serde_json::to_vec(&state.config.config.user).unwrap_or_default());
     let key = k.finish();
     let created_by = format!("WORKDIR {dir}");
     if commit::try_cached(env, state, key, &created_by) {
@@ -394,8 +587,15 @@ pub fn workdir(env: &BuildEnv, state: &mut StageState, step: &Step, log: &StepLo
         return Ok(());
     }
     let tmp = env.store.temp_dir()?;
-    let mut snap = Snapshot::mount(tmp.path(), &state.lowers).map_err(|e| step_error(env, step, e))?;
-    let made = make_workdir(env, step, &snap.merged, &dir, state.config.config.user.as_deref());
+    let mut snap =
+        Snapshot::mount(tmp.path(), &state.lowers).map_err(|e| step_error(env, step, e))?;
+    let made = make_workdir(
+        env,
+        step,
+        &snap.merged,
+        &dir,
+        state.config.config.user.as_deref(),
+    );
     snap.unmount().map_err(|e| step_error(env, step, e))?;
     made?;
     let upper = snap.upper.clone();
@@ -404,17 +604,27 @@ pub fn workdir(env: &BuildEnv, state: &mut StageState, step: &Step, log: &StepLo
     Ok(())
 }
 
-fn make_workdir(env: &BuildEnv, step: &Step, rootfs: &Path, dir: &str, user: Option<&str>) -> Result<()> {
+fn make_workdir(
+    env: &BuildEnv,
+    step: &Step,
+    rootfs: &Path,
+    dir: &str,
+    user: Option<&str>,
+) -> Result<()> {
     let root = pathrs::Root::open(rootfs).map_err(|e| step_error(env, step, e))?;
     let rel = dir.trim_start_matches('/');
     if rel.is_empty() || root.resolve(rel).is_ok() {
         return Ok(());
     }
     let perm = std::os::unix::fs::PermissionsExt::from_mode(0o755);
-    let h = root.mkdir_all(rel, &perm).map_err(|e| step_error(env, step, format!("WORKDIR {dir}: {e}")))?;
+    let h = root
+        .mkdir_all(rel, &perm)
+        .map_err(|e| step_error(env, step, format!("WORKDIR {dir}: {e}")))?;
     if let Some(u) = user.filter(|u| !u.is_empty()) {
         if let Ok(r) = crate::bundle::resolve_user(rootfs, u) {
-            if let Ok(f) = h.reopen(pathrs::flags::OpenFlags::O_RDONLY | pathrs::flags::OpenFlags::O_DIRECTORY) {
+            if let Ok(f) =
+                h.reopen(pathrs::flags::OpenFlags::O_RDONLY | pathrs::flags::OpenFlags::O_DIRECTORY)
+            {
                 let _ = std::os::unix::fs::fchown(&f, Some(r.uid), Some(r.gid));
             }
         }

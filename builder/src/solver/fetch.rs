@@ -31,12 +31,18 @@ fn split_url(url: &str) -> Result<(String, String), String> {
     if url.starts_with("https://") {
         return Err(format!("{url}: https is not supported yet (no TLS in this builder); use http:// or COPY a downloaded file"));
     }
-    let rest = url.strip_prefix("http://").ok_or_else(|| format!("{url}: not an http:// URL"))?;
+    let rest = url
+        .strip_prefix("http://")
+        .ok_or_else(|| format!("{url}: not an http:// URL"))?;
     let (host, path) = match rest.find('/') {
         Some(i) => (&rest[..i], &rest[i..]),
         None => (rest, "/"),
     };
-    let host = if host.contains(':') { host.to_string() } else { format!("{host}:80") };
+    let host = if host.contains(':') {
+        host.to_string()
+    } else {
+        format!("{host}:80")
+    };
     Ok((host, path.to_string()))
 }
 
@@ -44,7 +50,10 @@ fn absolute(base: &str, loc: &str) -> String {
     if loc.contains("://") {
         return loc.to_string();
     }
-    let (scheme_host, _) = match base.strip_prefix("http://").and_then(|r| r.find('/').map(|i| i + 7)) {
+    let (scheme_host, _) = match base
+        .strip_prefix("http://")
+        .and_then(|r| r.find('/').map(|i| i + 7))
+    {
         Some(i) => (base[..i].to_string(), ()),
         None => (base.to_string(), ()),
     };
@@ -62,7 +71,11 @@ fn get(url: &str, dest: &Path) -> Result<Outcome, String> {
     let mut r = BufReader::new(s);
     let mut status = String::new();
     r.read_line(&mut status).map_err(|x| e("read", x))?;
-    let code: u16 = status.split_whitespace().nth(1).and_then(|c| c.parse().ok()).ok_or_else(|| format!("{url}: not an HTTP response"))?;
+    let code: u16 = status
+        .split_whitespace()
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .ok_or_else(|| format!("{url}: not an HTTP response"))?;
     let mut length: Option<u64> = None;
     let (mut chunked, mut location) = (false, None);
     loop {
@@ -83,7 +96,9 @@ fn get(url: &str, dest: &Path) -> Result<Outcome, String> {
         }
     }
     if (300..400).contains(&code) {
-        return location.map(Outcome::Redirect).ok_or_else(|| format!("{url}: HTTP {code} without a Location"));
+        return location
+            .map(Outcome::Redirect)
+            .ok_or_else(|| format!("{url}: HTTP {code} without a Location"));
     }
     if code != 200 {
         return Err(format!("{url}: HTTP {code}"));
@@ -101,7 +116,11 @@ fn get(url: &str, dest: &Path) -> Result<Outcome, String> {
         io::copy(&mut r, &mut w).map_err(|x| e("read", x))?;
     }
     let (d, n, inner) = w.finish();
-    inner.into_inner().map_err(|x| e("write", x.into_error()))?.sync_all().map_err(|x| e("write", x))?;
+    inner
+        .into_inner()
+        .map_err(|x| e("write", x.into_error()))?
+        .sync_all()
+        .map_err(|x| e("write", x))?;
     Ok(Outcome::Done(d, n))
 }
 

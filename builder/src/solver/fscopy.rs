@@ -40,19 +40,33 @@ pub fn clean_rel(p: &str) -> String {
 /// The real path of `rel` inside `root`, symlinks resolved inside it.
 pub fn resolve_inside(root: &Path, rel: &str) -> io::Result<PathBuf> {
     let r = pathrs::Root::open(root).map_err(io::Error::other)?;
-    let h = r.resolve(if rel.is_empty() { "." } else { rel }).map_err(io::Error::other)?;
-    let f = h.reopen(pathrs::flags::OpenFlags::O_PATH).map_err(io::Error::other)?;
+    let h = r
+        .resolve(if rel.is_empty() { "." } else { rel })
+        .map_err(io::Error::other)?;
+    let f = h
+        .reopen(pathrs::flags::OpenFlags::O_PATH)
+        .map_err(io::Error::other)?;
     std::fs::read_link(format!("/proc/self/fd/{}", f.as_raw_fd()))
 }
 
 pub fn open_dir(path: &Path) -> io::Result<OwnedFd> {
-    let fd = openat(None, path, OFlag::O_DIRECTORY | OFlag::O_RDONLY | OFlag::O_CLOEXEC, Mode::empty())?;
+    let fd = openat(
+        None,
+        path,
+        OFlag::O_DIRECTORY | OFlag::O_RDONLY | OFlag::O_CLOEXEC,
+        Mode::empty(),
+    )?;
     // SAFETY: openat returned a new fd that nothing else owns.
     Ok(unsafe { OwnedFd::from_raw_fd(fd) })
 }
 
 fn open_at(dir: RawFd, name: &OsStr, flags: OFlag) -> io::Result<OwnedFd> {
-    let fd = openat(Some(dir), name, flags | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC, Mode::empty())?;
+    let fd = openat(
+        Some(dir),
+        name,
+        flags | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC,
+        Mode::empty(),
+    )?;
     // SAFETY: as above.
     Ok(unsafe { OwnedFd::from_raw_fd(fd) })
 }
@@ -99,18 +113,30 @@ pub struct Filter<'a> {
 
 impl Filter<'_> {
     fn skip(&self, rel: &str) -> bool {
-        self.ignore.is_some_and(|m| m.excluded(rel)) || self.exclude.is_some_and(|m| m.excluded(rel))
+        self.ignore.is_some_and(|m| m.excluded(rel))
+            || self.exclude.is_some_and(|m| m.excluded(rel))
     }
     fn descend_anyway(&self, rel: &str) -> bool {
-        let i = self.ignore.is_none_or(|m| !m.excluded(rel) || m.may_include_below(rel));
-        let e = self.exclude.is_none_or(|m| !m.excluded(rel) || m.may_include_below(rel));
+        let i = self
+            .ignore
+            .is_none_or(|m| !m.excluded(rel) || m.may_include_below(rel));
+        let e = self
+            .exclude
+            .is_none_or(|m| !m.excluded(rel) || m.may_include_below(rel));
         i && e
     }
 }
 
 /// Content hash of the entry `name` in `dir` (path `rel`): names, types,
 /// modes, owners (when `owners`), sizes, link targets and file contents.
-pub fn hash_entry(dir: RawFd, name: &OsStr, rel: &str, f: &Filter, owners: bool, h: &mut Sha256) -> io::Result<()> {
+pub fn hash_entry(
+    dir: RawFd,
+    name: &OsStr,
+    rel: &str,
+    f: &Filter,
+    owners: bool,
+    h: &mut Sha256,
+) -> io::Result<()> {
     let st = lstat_at(dir, name)?;
     let k = kind(&st);
     h.update(rel.as_bytes());
@@ -138,7 +164,11 @@ pub fn hash_entry(dir: RawFd, name: &OsStr, rel: &str, f: &Filter, owners: bool,
             let sub = open_at(dir, name, OFlag::O_RDONLY | OFlag::O_DIRECTORY)?;
             for child in list(sub.as_raw_fd())? {
                 let crel = join(rel, &child);
-                if f.skip(&crel) && !(lstat_at(sub.as_raw_fd(), &child).is_ok_and(|s| kind(&s) == SFlag::S_IFDIR) && f.descend_anyway(&crel)) {
+                if f.skip(&crel)
+                    && !(lstat_at(sub.as_raw_fd(), &child)
+                        .is_ok_and(|s| kind(&s) == SFlag::S_IFDIR)
+                        && f.descend_anyway(&crel))
+                {
                     continue;
                 }
                 hash_entry(sub.as_raw_fd(), &child, &crel, f, owners, h)?;
@@ -157,14 +187,23 @@ pub fn hash_context_path(env: &super::stage::BuildEnv, rel: &str) -> io::Result<
     let (parent, name) = split(&real);
     let pd = open_dir(&parent)?;
     let mut h = Sha256::new();
-    let f = Filter { ignore: Some(&env.ctx.ignore), exclude: None };
+    let f = Filter {
+        ignore: Some(&env.ctx.ignore),
+        exclude: None,
+    };
     hash_entry(pd.as_raw_fd(), &name, rel, &f, false, &mut h)?;
     Ok(Digest::from_bytes(h.finalize().into()))
 }
 
 pub fn split(p: &Path) -> (PathBuf, OsString) {
-    let parent = p.parent().map(Path::to_path_buf).unwrap_or_else(|| PathBuf::from("/"));
-    let name = p.file_name().map(OsStr::to_os_string).unwrap_or_else(|| OsString::from("."));
+    let parent = p
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| PathBuf::from("/"));
+    let name = p
+        .file_name()
+        .map(OsStr::to_os_string)
+        .unwrap_or_else(|| OsString::from("."));
     (parent, name)
 }
 
@@ -189,16 +228,27 @@ pub struct Copier<'a> {
 impl<'a> Copier<'a> {
     pub fn new(rootfs: &Path, opts: CopyOpts, filter: Filter<'a>) -> io::Result<Copier<'a>> {
         let root = pathrs::Root::open(rootfs).map_err(io::Error::other)?;
-        Ok(Copier { root, opts, filter, links: HashMap::new(), entries: 0 })
+        Ok(Copier {
+            root,
+            opts,
+            filter,
+            links: HashMap::new(),
+            entries: 0,
+        })
     }
 
     /// The dir `rel` in the rootfs (made with its parents when missing,
     /// symlinks resolved inside the rootfs).
     pub fn dest_dir(&self, rel: &str) -> io::Result<OwnedFd> {
-        let perm = std::fs::Permissions::from(std::os::unix::fs::PermissionsExt::from_mode(0o755));
+        let perm: std::fs::Permissions = std::os::unix::fs::PermissionsExt::from_mode(0o755);
         let target = if rel.is_empty() { "." } else { rel };
-        let h = self.root.mkdir_all(target, &perm).map_err(|e| io::Error::other(format!("{rel}: {e}")))?;
-        let f = h.reopen(pathrs::flags::OpenFlags::O_RDONLY | pathrs::flags::OpenFlags::O_DIRECTORY).map_err(io::Error::other)?;
+        let h = self
+            .root
+            .mkdir_all(target, &perm)
+            .map_err(|e| io::Error::other(format!("{rel}: {e}")))?;
+        let f = h
+            .reopen(pathrs::flags::OpenFlags::O_RDONLY | pathrs::flags::OpenFlags::O_DIRECTORY)
+            .map_err(io::Error::other)?;
         Ok(OwnedFd::from(f))
     }
 
@@ -214,19 +264,36 @@ impl<'a> Copier<'a> {
 
     /// Copies entry `name` of `src` (source path `rel` for the filters) to
     /// `dst_name` in the dest dir `dst_rel`.
-    pub fn copy(&mut self, src: RawFd, name: &OsStr, rel: &str, dst_rel: &str, dst_name: &OsStr) -> io::Result<()> {
+    pub fn copy(
+        &mut self,
+        src: RawFd,
+        name: &OsStr,
+        rel: &str,
+        dst_rel: &str,
+        dst_name: &OsStr,
+    ) -> io::Result<()> {
         let st = lstat_at(src, name)?;
         self.entries += 1;
         let dst_dir = Arc::new(self.dest_dir(dst_rel)?);
         let (uid, gid) = self.owner(&st);
         match kind(&st) {
             SFlag::S_IFDIR => {
-                let here = if dst_rel.is_empty() { dst_name.to_string_lossy().into_owned() } else { join(dst_rel, dst_name) };
+                let here = if dst_rel.is_empty() {
+                    dst_name.to_string_lossy().into_owned()
+                } else {
+                    join(dst_rel, dst_name)
+                };
                 self.make_dir(&dst_dir, dst_name, &here)?;
                 let sub = open_at(src, name, OFlag::O_RDONLY | OFlag::O_DIRECTORY)?;
                 self.copy_children(sub.as_raw_fd(), rel, &here)?;
                 let d = self.dest_dir(&here)?;
-                fchownat(Some(d.as_raw_fd()), ".", Some(Uid::from_raw(uid)), Some(Gid::from_raw(gid)), AtFlags::empty())?;
+                fchownat(
+                    Some(d.as_raw_fd()),
+                    ".",
+                    Some(Uid::from_raw(uid)),
+                    Some(Gid::from_raw(gid)),
+                    AtFlags::empty(),
+                )?;
                 let mode = self.opts.chmod.unwrap_or(st.st_mode & 0o7777);
                 nix::sys::stat::fchmod(d.as_raw_fd(), Mode::from_bits_truncate(mode))?;
                 set_times(d.as_raw_fd(), OsStr::new("."), &st, false)?;
@@ -235,7 +302,13 @@ impl<'a> Copier<'a> {
                 if st.st_nlink > 1 {
                     if let Some((ldir, lname)) = self.links.get(&(st.st_dev, st.st_ino)).cloned() {
                         replace(&dst_dir, dst_name, false)?;
-                        linkat(Some(ldir.as_raw_fd()), lname.as_os_str(), Some(dst_dir.as_raw_fd()), dst_name, AtFlags::empty())?;
+                        linkat(
+                            Some(ldir.as_raw_fd()),
+                            lname.as_os_str(),
+                            Some(dst_dir.as_raw_fd()),
+                            dst_name,
+                            AtFlags::empty(),
+                        )?;
                         return Ok(());
                     }
                 }
@@ -244,31 +317,60 @@ impl<'a> Copier<'a> {
                 let to = openat(
                     Some(dst_dir.as_raw_fd()),
                     dst_name,
-                    OFlag::O_WRONLY | OFlag::O_CREAT | OFlag::O_EXCL | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC,
+                    OFlag::O_WRONLY
+                        | OFlag::O_CREAT
+                        | OFlag::O_EXCL
+                        | OFlag::O_NOFOLLOW
+                        | OFlag::O_CLOEXEC,
                     Mode::from_bits_truncate(0o600),
                 )?;
                 // SAFETY: openat returned a new fd we own.
                 let mut to = unsafe { File::from_raw_fd(to) };
                 io::copy(&mut from, &mut to)?;
-                nix::unistd::fchown(to.as_raw_fd(), Some(Uid::from_raw(uid)), Some(Gid::from_raw(gid)))?;
+                nix::unistd::fchown(
+                    to.as_raw_fd(),
+                    Some(Uid::from_raw(uid)),
+                    Some(Gid::from_raw(gid)),
+                )?;
                 let mode = self.opts.chmod.unwrap_or(st.st_mode & 0o7777);
                 nix::sys::stat::fchmod(to.as_raw_fd(), Mode::from_bits_truncate(mode))?;
                 set_times(dst_dir.as_raw_fd(), dst_name, &st, false)?;
                 if st.st_nlink > 1 {
-                    self.links.insert((st.st_dev, st.st_ino), (dst_dir.clone(), dst_name.to_os_string()));
+                    self.links.insert(
+                        (st.st_dev, st.st_ino),
+                        (dst_dir.clone(), dst_name.to_os_string()),
+                    );
                 }
             }
             SFlag::S_IFLNK => {
                 let target = readlinkat(Some(src), name)?;
                 replace(&dst_dir, dst_name, false)?;
                 symlinkat(target.as_os_str(), Some(dst_dir.as_raw_fd()), dst_name)?;
-                fchownat(Some(dst_dir.as_raw_fd()), dst_name, Some(Uid::from_raw(uid)), Some(Gid::from_raw(gid)), AtFlags::AT_SYMLINK_NOFOLLOW)?;
+                fchownat(
+                    Some(dst_dir.as_raw_fd()),
+                    dst_name,
+                    Some(Uid::from_raw(uid)),
+                    Some(Gid::from_raw(gid)),
+                    AtFlags::AT_SYMLINK_NOFOLLOW,
+                )?;
                 set_times(dst_dir.as_raw_fd(), dst_name, &st, true)?;
             }
             k @ (SFlag::S_IFCHR | SFlag::S_IFBLK | SFlag::S_IFIFO) => {
                 replace(&dst_dir, dst_name, false)?;
-                mknodat(Some(dst_dir.as_raw_fd()), dst_name, k, Mode::from_bits_truncate(st.st_mode & 0o7777), st.st_rdev)?;
-                fchownat(Some(dst_dir.as_raw_fd()), dst_name, Some(Uid::from_raw(uid)), Some(Gid::from_raw(gid)), AtFlags::AT_SYMLINK_NOFOLLOW)?;
+                mknodat(
+                    Some(dst_dir.as_raw_fd()),
+                    dst_name,
+                    k,
+                    Mode::from_bits_truncate(st.st_mode & 0o7777),
+                    st.st_rdev,
+                )?;
+                fchownat(
+                    Some(dst_dir.as_raw_fd()),
+                    dst_name,
+                    Some(Uid::from_raw(uid)),
+                    Some(Gid::from_raw(gid)),
+                    AtFlags::AT_SYMLINK_NOFOLLOW,
+                )?;
             }
             _ => {} // sockets are not copied (docker skips them too)
         }
@@ -306,9 +408,17 @@ impl<'a> Copier<'a> {
             Ok(s) if kind(&s) == SFlag::S_IFLNK && self.is_dir(here) => Ok(()),
             Ok(_) => {
                 replace(dir, name, false)?;
-                Ok(mkdirat(Some(dir.as_raw_fd()), name, Mode::from_bits_truncate(0o755))?)
+                Ok(mkdirat(
+                    Some(dir.as_raw_fd()),
+                    name,
+                    Mode::from_bits_truncate(0o755),
+                )?)
             }
-            Err(_) => Ok(mkdirat(Some(dir.as_raw_fd()), name, Mode::from_bits_truncate(0o755))?),
+            Err(_) => Ok(mkdirat(
+                Some(dir.as_raw_fd()),
+                name,
+                Mode::from_bits_truncate(0o755),
+            )?),
         }
     }
 }
@@ -325,9 +435,17 @@ fn replace(dir: &OwnedFd, name: &OsStr, keep_dir: bool) -> io::Result<()> {
             for child in list(sub.as_raw_fd())? {
                 replace(&sub, &child, false)?;
             }
-            Ok(unlinkat(Some(dir.as_raw_fd()), name, UnlinkatFlags::RemoveDir)?)
+            Ok(unlinkat(
+                Some(dir.as_raw_fd()),
+                name,
+                UnlinkatFlags::RemoveDir,
+            )?)
         }
-        Ok(_) => Ok(unlinkat(Some(dir.as_raw_fd()), name, UnlinkatFlags::NoRemoveDir)?),
+        Ok(_) => Ok(unlinkat(
+            Some(dir.as_raw_fd()),
+            name,
+            UnlinkatFlags::NoRemoveDir,
+        )?),
     }
 }
 
@@ -336,7 +454,11 @@ fn set_times(dir: RawFd, name: &OsStr, st: &FileStat, nofollow: bool) -> io::Res
     use nix::sys::time::TimeSpec;
     let at = TimeSpec::new(st.st_atime, st.st_atime_nsec);
     let mt = TimeSpec::new(st.st_mtime, st.st_mtime_nsec);
-    let flag = if nofollow { UtimensatFlags::NoFollowSymlink } else { UtimensatFlags::FollowSymlink };
+    let flag = if nofollow {
+        UtimensatFlags::NoFollowSymlink
+    } else {
+        UtimensatFlags::FollowSymlink
+    };
     Ok(utimensat(Some(dir), name, &at, &mt, flag)?)
 }
 
@@ -390,20 +512,38 @@ pub fn expand_glob(root: &Path, pattern: &str) -> io::Result<Vec<String>> {
         let mut next = Vec::new();
         for base in &found {
             if !has_glob(comp) {
-                next.push(if base.is_empty() { comp.to_string() } else { format!("{base}/{comp}") });
+                next.push(if base.is_empty() {
+                    comp.to_string()
+                } else {
+                    format!("{base}/{comp}")
+                });
                 continue;
             }
-            let Ok(dir) = resolve_inside(root, base) else { continue };
-            let Ok(rd) = std::fs::read_dir(&dir) else { continue };
-            let mut names: Vec<String> = rd.flatten().map(|e| e.file_name().to_string_lossy().into_owned()).collect();
+            let Ok(dir) = resolve_inside(root, base) else {
+                continue;
+            };
+            let Ok(rd) = std::fs::read_dir(&dir) else {
+                continue;
+            };
+            let mut names: Vec<String> = rd
+                .flatten()
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .collect();
             names.sort();
             for n in names.into_iter().filter(|n| glob_match(comp, n)) {
-                next.push(if base.is_empty() { n } else { format!("{base}/{n}") });
+                next.push(if base.is_empty() {
+                    n
+                } else {
+                    format!("{base}/{n}")
+                });
             }
         }
         found = next;
     }
-    Ok(found.into_iter().filter(|p| resolve_inside(root, p).is_ok()).collect())
+    Ok(found
+        .into_iter()
+        .filter(|p| resolve_inside(root, p).is_ok())
+        .collect())
 }
 
 #[cfg(test)]

@@ -42,11 +42,17 @@ pub fn plan(env: &BuildEnv) -> Result<Plan> {
     let lexer = Lexer::new(env.file.escape);
     let vars = args::MapVars(&meta);
     if env.file.stages.is_empty() {
-        return Err(BuildError::Usage(format!("{}: the Dockerfile has no FROM", env.file.file)));
+        return Err(BuildError::Usage(format!(
+            "{}: the Dockerfile has no FROM",
+            env.file.file
+        )));
     }
     let mut planned = Vec::new();
     for s in &env.file.stages {
-        let base_text = lexer.word(&s.base, &vars).map(|e| e.value).map_err(|e| step_err(env, s, "FROM", e))?;
+        let base_text = lexer
+            .word(&s.base, &vars)
+            .map(|e| e.value)
+            .map_err(|e| step_err(env, s, "FROM", e))?;
         let base = resolve(env, &base_text, s.index, true).map_err(|m| BuildError::Step {
             at: at(env, s),
             instruction: format!("FROM {base_text}"),
@@ -57,7 +63,10 @@ pub fn plan(env: &BuildEnv) -> Result<Plan> {
             _ => vec![],
         };
         for from in references(s) {
-            let text = lexer.word(&from, &vars).map(|e| e.value).map_err(|e| step_err(env, s, "--from", e))?;
+            let text = lexer
+                .word(&from, &vars)
+                .map(|e| e.value)
+                .map_err(|e| step_err(env, s, "--from", e))?;
             if let Ok(Base::Stage(i)) = resolve(env, &text, s.index, false) {
                 deps.push(i);
             }
@@ -67,16 +76,28 @@ pub fn plan(env: &BuildEnv) -> Result<Plan> {
     let target = match &env.opts.target {
         None => env.file.stages.len() - 1,
         Some(t) => stage_index(env, &t.to_lowercase(), usize::MAX).ok_or_else(|| {
-            BuildError::Usage(format!("target stage {t:?} could not be found in {}", env.file.file))
+            BuildError::Usage(format!(
+                "target stage {t:?} could not be found in {}",
+                env.file.file
+            ))
         })?,
     };
     let mut needed = vec![false; planned.len()];
     mark(&planned, target, &mut needed);
-    Ok(Plan { stages: planned, target, needed, meta })
+    Ok(Plan {
+        stages: planned,
+        target,
+        needed,
+        meta,
+    })
 }
 
 fn step_err(env: &BuildEnv, s: &Stage, what: &str, e: impl std::fmt::Display) -> BuildError {
-    BuildError::Step { at: at(env, s), instruction: what.into(), message: e.to_string() }
+    BuildError::Step {
+        at: at(env, s),
+        instruction: what.into(),
+        message: e.to_string(),
+    }
 }
 
 fn mark(p: &[Planned], i: usize, needed: &mut [bool]) {
@@ -117,7 +138,12 @@ pub fn stage_index(env: &BuildEnv, name: &str, before: usize) -> Option<usize> {
 }
 
 /// `scratch`, an earlier stage, or an image of the store.
-pub fn resolve(env: &BuildEnv, text: &str, before: usize, is_from: bool) -> std::result::Result<Base, String> {
+pub fn resolve(
+    env: &BuildEnv,
+    text: &str,
+    before: usize,
+    is_from: bool,
+) -> std::result::Result<Base, String> {
     if text.eq_ignore_ascii_case("scratch") && is_from {
         return Ok(Base::Scratch);
     }

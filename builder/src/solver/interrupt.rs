@@ -60,7 +60,10 @@ pub struct Active(String);
 
 impl Active {
     pub fn new(runtime: &std::path::Path, id: &str) -> Active {
-        ACTIVE.lock().unwrap_or_else(|p| p.into_inner()).push((runtime.to_path_buf(), id.to_string()));
+        ACTIVE
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push((runtime.to_path_buf(), id.to_string()));
         if interrupted() {
             kill_active();
         }
@@ -70,6 +73,9 @@ impl Active {
 
 impl Drop for Active {
     fn drop(&mut self) {
-        ACTIVE.lock().unwrap_or_else(|p| p.into_inner()).retain(|(_, id)| *id != self.0);
+        ACTIVE
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .retain(|(_, id)| *id != self.0);
     }
 }

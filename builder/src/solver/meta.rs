@@ -23,7 +23,9 @@ fn words(env: &BuildEnv, state: &StageState, step: &Step, items: &[String]) -> R
     let lexer = Lexer::new(env.file.escape);
     let mut out = Vec::new();
     for i in items {
-        let w = lexer.words(i, &state.vars()).map_err(|e| step_error(env, step, e))?;
+        let w = lexer
+            .words(i, &state.vars())
+            .map_err(|e| step_error(env, step, e))?;
         out.extend(w.value);
     }
     Ok(out)
@@ -74,15 +76,28 @@ pub fn apply(env: &BuildEnv, plan: &Plan, state: &mut StageState, step: &Step) -
                 let k = word(env, state, step, k)?;
                 let v = word(env, state, step, v)?;
                 shown.push(format!("{k}={v}"));
-                state.config.config.labels.get_or_insert_with(Default::default).insert(k, v);
+                state
+                    .config
+                    .config
+                    .labels
+                    .get_or_insert_with(Default::default)
+                    .insert(k, v);
             }
             format!("LABEL {}", shown.join(" "))
         }
         Instruction::Expose(ports) => {
             let ports = words(env, state, step, ports)?;
-            let set = state.config.config.exposed_ports.get_or_insert_with(Default::default);
+            let set = state
+                .config
+                .config
+                .exposed_ports
+                .get_or_insert_with(Default::default);
             for p in &ports {
-                let p = if p.contains('/') { p.to_lowercase() } else { format!("{p}/tcp") };
+                let p = if p.contains('/') {
+                    p.to_lowercase()
+                } else {
+                    format!("{p}/tcp")
+                };
                 set.insert(p, Empty {});
             }
             format!("EXPOSE map[{}]", ports.join(" "))
@@ -90,9 +105,17 @@ pub fn apply(env: &BuildEnv, plan: &Plan, state: &mut StageState, step: &Step) -
         Instruction::Volume(vols) => {
             let vols = words(env, state, step, vols)?;
             if vols.iter().any(|v| v.is_empty()) {
-                return Err(step_error(env, step, "VOLUME specified can not be an empty string"));
+                return Err(step_error(
+                    env,
+                    step,
+                    "VOLUME specified can not be an empty string",
+                ));
             }
-            let set = state.config.config.volumes.get_or_insert_with(Default::default);
+            let set = state
+                .config
+                .config
+                .volumes
+                .get_or_insert_with(Default::default);
             for v in &vols {
                 set.insert(v.clone(), Empty {});
             }
@@ -131,7 +154,10 @@ pub fn apply(env: &BuildEnv, plan: &Plan, state: &mut StageState, step: &Step) -
         }
         Instruction::Healthcheck(h) => {
             let hc = match h {
-                None => Healthcheck { test: vec!["NONE".into()], ..Default::default() },
+                None => Healthcheck {
+                    test: vec!["NONE".into()],
+                    ..Default::default()
+                },
                 Some(h) => Healthcheck {
                     test: match &h.test {
                         Command::Exec(v) => {
@@ -158,7 +184,12 @@ pub fn apply(env: &BuildEnv, plan: &Plan, state: &mut StageState, step: &Step) -
             format!("STOPSIGNAL {s}")
         }
         Instruction::OnBuild(t) => {
-            state.config.config.on_build.get_or_insert_with(Vec::new).push(t.clone());
+            state
+                .config
+                .config
+                .on_build
+                .get_or_insert_with(Vec::new)
+                .push(t.clone());
             format!("ONBUILD {t}")
         }
         Instruction::Maintainer(m) => {
@@ -167,7 +198,21 @@ pub fn apply(env: &BuildEnv, plan: &Plan, state: &mut StageState, step: &Step) -
         }
         Instruction::Run(_) | Instruction::Copy(_) | Instruction::Add(_) => return Ok(()),
     };
-    add_history(env, state, cfg_history, false, None);
+    // A config-only row takes the time of the row before it, so a cached
+    // rebuild writes the same config, and the same image id.
+    let when = match env.opts.epoch {
+        Some(_) => None,
+        None => Some(
+            state
+                .config
+                .history
+                .iter()
+                .rev()
+                .find_map(|h| h.created.clone())
+                .unwrap_or_else(|| super::stage::created(env)),
+        ),
+    };
+    add_history(env, state, cfg_history, false, when);
     Ok(())
 }
 
@@ -194,7 +239,10 @@ fn arg_value(
 fn set_env(state: &mut StageState, k: &str, v: &str) {
     let env = state.config.config.env.get_or_insert_with(Vec::new);
     let entry = format!("{k}={v}");
-    match env.iter_mut().find(|e| e.split_once('=').map_or(e.as_str(), |(a, _)| a) == k) {
+    match env
+        .iter_mut()
+        .find(|e| e.split_once('=').map_or(e.as_str(), |(a, _)| a) == k)
+    {
         Some(e) => *e = entry,
         None => env.push(entry),
     }
@@ -202,7 +250,11 @@ fn set_env(state: &mut StageState, k: &str, v: &str) {
 
 /// WORKDIR relative to the previous one, cleaned.
 pub fn join_workdir(prev: &str, w: &str) -> String {
-    let joined = if w.starts_with('/') { w.to_string() } else { format!("{prev}/{w}") };
+    let joined = if w.starts_with('/') {
+        w.to_string()
+    } else {
+        format!("{prev}/{w}")
+    };
     let mut parts: Vec<&str> = Vec::new();
     for p in joined.split('/') {
         match p {

@@ -7,8 +7,8 @@ mod args;
 mod commit;
 mod context;
 mod copy;
-mod fscopy;
 mod fetch;
+mod fscopy;
 mod graph;
 mod interrupt;
 mod key;
@@ -61,7 +61,11 @@ pub enum BuildError {
     Store(#[from] StoreError),
     /// A step failed: `at` is `Dockerfile:LINE`.
     #[error("{at}: {instruction}: {message}")]
-    Step { at: String, instruction: String, message: String },
+    Step {
+        at: String,
+        instruction: String,
+        message: String,
+    },
     #[error("{0}")]
     Usage(String),
     #[error("build interrupted")]

@@ -35,28 +35,50 @@ pub fn prepare(
 ) -> Result<Prepared> {
     let mut p = Prepared::default();
     for m in mounts {
-        let target = m.target.clone().map(|t| super::meta::join_workdir(&state.workdir(), &t));
+        let target = m
+            .target
+            .clone()
+            .map(|t| super::meta::join_workdir(&state.workdir(), &t));
         match m.kind {
             MountKind::Bind => bind(env, state, step, m, target, deps, &mut p)?,
             MountKind::Cache => {
-                let target = target.ok_or_else(|| step_error(env, step, "--mount=type=cache needs target="))?;
+                let target = target
+                    .ok_or_else(|| step_error(env, step, "--mount=type=cache needs target="))?;
                 let id = m.id.clone().unwrap_or_else(|| target.clone());
-                let dir = env.store.root().join("cache-mounts").join(Digest::of(id.as_bytes()).hex());
+                let dir = env
+                    .store
+                    .root()
+                    .join("cache-mounts")
+                    .join(Digest::of(id.as_bytes()).hex());
                 if !dir.exists() {
                     fs::create_dir_all(&dir).map_err(|e| step_error(env, step, e))?;
-                    chown_mode(&dir, m.uid.unwrap_or(0), m.gid.unwrap_or(0), m.mode.unwrap_or(0o755));
+                    chown_mode(
+                        &dir,
+                        m.uid.unwrap_or(0),
+                        m.gid.unwrap_or(0),
+                        m.mode.unwrap_or(0o755),
+                    );
                 }
                 p.key_parts.push(format!("cache:{id}:{target}"));
-                p.binds.push(Bind { source: dir, destination: target, readonly: m.readonly });
+                p.binds.push(Bind {
+                    source: dir,
+                    destination: target,
+                    readonly: m.readonly,
+                });
             }
             MountKind::Tmpfs => {
-                let target = target.ok_or_else(|| step_error(env, step, "--mount=type=tmpfs needs target="))?;
+                let target = target
+                    .ok_or_else(|| step_error(env, step, "--mount=type=tmpfs needs target="))?;
                 p.key_parts.push(format!("tmpfs:{target}"));
                 p.tmpfs.push(target);
             }
             MountKind::Secret => secret(env, step, m, target, &mut p)?,
             MountKind::Ssh => {
-                return Err(step_error(env, step, "--mount=type=ssh is not supported (there is no ssh agent forwarding)"))
+                return Err(step_error(
+                    env,
+                    step,
+                    "--mount=type=ssh is not supported (there is no ssh agent forwarding)",
+                ))
             }
         }
     }
@@ -83,47 +105,87 @@ fn bind(
     let rel = fscopy::clean_rel(&source);
     let (root, key_part) = match &m.from {
         None => {
-            let digest = fscopy::hash_context_path(env, &rel).map_err(|e| step_error(env, step, e))?;
-            (env.ctx.dir.clone(), format!("bind:ctx:{rel}:{digest}:{target}:{}", m.readonly))
+            let digest =
+                fscopy::hash_context_path(env, &rel).map_err(|e| step_error(env, step, e))?;
+            (
+                env.ctx.dir.clone(),
+                format!("bind:ctx:{rel}:{digest}:{target}:{}", m.readonly),
+            )
         }
         Some(from) => {
             let from = super::meta::word(env, state, step, from)?;
             let lowers = match graph::resolve(env, &from, env.file.stages.len(), false) {
                 Ok(Base::Stage(i)) => deps.get(&i).map(|s| (s.lowers.clone(), s.key)),
                 Ok(Base::Image(img)) => {
-                    let l = env.store.unpacked_layers(&img.config.rootfs.diff_ids, &img.manifest.layers)?;
+                    let l = env
+                        .store
+                        .unpacked_layers(&img.config.rootfs.diff_ids, &img.manifest.layers)?;
                     Some((l, img.id()))
                 }
                 _ => None,
             };
-            let (lowers, k) = lowers.ok_or_else(|| step_error(env, step, format!("--mount from={from}: no such stage or image")))?;
+            let (lowers, k) = lowers.ok_or_else(|| {
+                step_error(
+                    env,
+                    step,
+                    format!("--mount from={from}: no such stage or image"),
+                )
+            })?;
             let tmp = env.store.temp_dir()?;
-            let snap = Snapshot::mount(tmp.path(), &lowers).map_err(|e| step_error(env, step, e))?;
+            let snap =
+                Snapshot::mount(tmp.path(), &lowers).map_err(|e| step_error(env, step, e))?;
             let root = snap.merged.clone();
             p._snapshots.push((snap, tmp));
             (root, format!("bind:{k}:{rel}:{target}:{}", m.readonly))
         }
     };
-    let src = fscopy::resolve_inside(&root, &rel).map_err(|e| step_error(env, step, format!("--mount source {source:?}: {e}")))?;
+    let src = fscopy::resolve_inside(&root, &rel)
+        .map_err(|e| step_error(env, step, format!("--mount source {source:?}: {e}")))?;
     p.key_parts.push(key_part);
-    p.binds.push(Bind { source: src, destination: target, readonly: m.readonly });
+    p.binds.push(Bind {
+        source: src,
+        destination: target,
+        readonly: m.readonly,
+    });
     Ok(())
 }
 
-fn secret(env: &BuildEnv, step: &Step, m: &RunMount, target: Option<String>, p: &mut Prepared) -> Result<()> {
-    let id = m.id.clone().or_else(|| target.as_ref().and_then(|t| t.rsplit('/').next().map(str::to_string)));
+fn secret(
+    env: &BuildEnv,
+    step: &Step,
+    m: &RunMount,
+    target: Option<String>,
+    p: &mut Prepared,
+) -> Result<()> {
+    let id = m.id.clone().or_else(|| {
+        target
+            .as_ref()
+            .and_then(|t| t.rsplit('/').next().map(str::to_string))
+    });
     let Some(id) = id else {
-        return Err(step_error(env, step, "--mount=type=secret needs id= or target="));
+        return Err(step_error(
+            env,
+            step,
+            "--mount=type=secret needs id= or target=",
+        ));
     };
     let Some((_, src)) = env.opts.secrets.iter().find(|(i, _)| *i == id) else {
         if m.required {
-            return Err(step_error(env, step, format!("secret {id} not found: pass it with --secret id={id},src=FILE")));
+            return Err(step_error(
+                env,
+                step,
+                format!("secret {id} not found: pass it with --secret id={id},src=FILE"),
+            ));
         }
         return Ok(());
     };
     let target = target.unwrap_or_else(|| format!("/run/secrets/{id}"));
     // A secret is not part of the key: its content must not end up anywhere.
-    p.binds.push(Bind { source: src.clone(), destination: target, readonly: true });
+    p.binds.push(Bind {
+        source: src.clone(),
+        destination: target,
+        readonly: true,
+    });
     Ok(())
 }
 
@@ -154,7 +216,9 @@ pub fn missing_paths(rootfs: &Path, dests: &[String]) -> Vec<PathBuf> {
 /// when they are still empty (inside the upper dir's root: a symlink the
 /// step planted cannot redirect the removal).
 pub fn remove_stubs(upper: &Path, stubs: &[PathBuf]) {
-    let Ok(root) = pathrs::Root::open(upper) else { return };
+    let Ok(root) = pathrs::Root::open(upper) else {
+        return;
+    };
     for s in stubs {
         if root.remove_dir(s).is_ok() {
             continue;

@@ -23,7 +23,11 @@ pub struct StepLog<'a> {
 
 impl Progress {
     pub fn new(quiet: bool) -> Self {
-        Progress { next: AtomicUsize::new(1), out: Mutex::new(()), quiet }
+        Progress {
+            next: AtomicUsize::new(1),
+            out: Mutex::new(()),
+            quiet,
+        }
     }
 
     pub fn line(&self, text: &str) {
@@ -38,23 +42,30 @@ impl Progress {
     pub fn step(&self, title: &str) -> StepLog<'_> {
         let number = self.next.fetch_add(1, Ordering::Relaxed);
         self.line(&format!("#{number} {title}"));
-        StepLog { progress: self, number, started: Instant::now() }
+        StepLog {
+            progress: self,
+            number,
+            started: Instant::now(),
+        }
     }
 }
 
 impl StepLog<'_> {
     pub fn output(&self, line: &str) {
         let t = self.started.elapsed().as_secs_f64();
-        self.progress.line(&format!("#{} {t:.3} {line}", self.number));
+        self.progress
+            .line(&format!("#{} {t:.3} {line}", self.number));
     }
     pub fn cached(&self) {
         self.progress.line(&format!("#{} CACHED", self.number));
     }
     pub fn done(&self) {
         let t = self.started.elapsed().as_secs_f64();
-        self.progress.line(&format!("#{} DONE {t:.2}s", self.number));
+        self.progress
+            .line(&format!("#{} DONE {t:.2}s", self.number));
     }
     pub fn error(&self, msg: &str) {
-        self.progress.line(&format!("#{} ERROR: {msg}", self.number));
+        self.progress
+            .line(&format!("#{} ERROR: {msg}", self.number));
     }
 }

@@ -54,9 +54,13 @@ pub fn run(
         log.cached();
         return Ok(());
     }
-    let dir = env.scratch.join(format!("run-{}", crate::store::atomic::unique()));
+    let dir = env
+        .scratch
+        .join(format!("run-{}", crate::store::atomic::unique()));
     fs::create_dir(&dir).map_err(io_err(&dir))?;
-    let result = execute(env, state, step, &dir, argv, script, network, run_env, &prepared, log);
+    let result = execute(
+        env, state, step, &dir, argv, script, network, run_env, &prepared, log,
+    );
     let out = match result {
         Ok(upper) => commit::commit(env, state, step, &upper, key, created_by),
         Err(e) => Err(e),
@@ -69,7 +73,12 @@ pub fn run(
 }
 
 fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> BuildError + '_ {
-    move |source| BuildError::Store(StoreError::Io { path: path.to_path_buf(), source })
+    move |source| {
+        BuildError::Store(StoreError::Io {
+            path: path.to_path_buf(),
+            source,
+        })
+    }
 }
 
 /// The process's argv; for a RUN whose whole command is one heredoc, the
@@ -122,7 +131,11 @@ fn network(env: &BuildEnv, step: &Step, r: &Run) -> Result<Network> {
         None | Some("default") => Ok(env.opts.network.clone()),
         Some("none") => Ok(Network::None),
         Some("host") => Ok(Network::Host),
-        Some(other) => Err(step_error(env, step, format!("--network={other}: want default, none or host"))),
+        Some(other) => Err(step_error(
+            env,
+            step,
+            format!("--network={other}: want default, none or host"),
+        )),
     }
 }
 
@@ -163,17 +176,26 @@ fn execute(
     log: &StepLog,
 ) -> Result<PathBuf> {
     let mut snap = Snapshot::mount(dir, &state.lowers).map_err(|e| step_error(env, step, e))?;
-    let user = bundle::resolve_user(&snap.merged, state.config.config.user.as_deref().unwrap_or(""))
-        .map_err(|e| step_error(env, step, e))?;
+    let user = bundle::resolve_user(
+        &snap.merged,
+        state.config.config.user.as_deref().unwrap_or(""),
+    )
+    .map_err(|e| step_error(env, step, e))?;
     if !run_env.iter().any(|e| e.starts_with("HOME=")) {
-        run_env.push(format!("HOME={}", user.home.clone().unwrap_or_else(|| "/".into())));
+        run_env.push(format!(
+            "HOME={}",
+            user.home.clone().unwrap_or_else(|| "/".into())
+        ));
     }
     let mut binds = support_files(dir, &network).map_err(io_err(dir))?;
     if let Some(s) = &script {
         binds.push(heredoc_script(dir, s).map_err(io_err(dir))?);
     }
     binds.extend(prepared.binds.iter().cloned());
-    let mut dests: Vec<String> = ["/proc", "/dev", "/sys"].iter().map(|s| s.to_string()).collect();
+    let mut dests: Vec<String> = ["/proc", "/dev", "/sys"]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
     dests.extend(binds.iter().map(|b| b.destination.clone()));
     dests.extend(prepared.tmpfs.iter().cloned());
     let stubs = mounts::missing_paths(&snap.merged, &dests);
@@ -190,7 +212,10 @@ fn execute(
         readonly_rootfs: false,
         binds,
         tmpfs: prepared.tmpfs.clone(),
-        caps: crate::seccomp::DEFAULT_CAPS.iter().map(|c| c.to_string()).collect(),
+        caps: crate::seccomp::DEFAULT_CAPS
+            .iter()
+            .map(|c| c.to_string())
+            .collect(),
         seccomp: true,
         terminal: false,
         annotations: Vec::new(),
@@ -206,32 +231,51 @@ fn execute(
     }
     if let Err((code, last)) = status {
         let shown = argv.join(" ");
-        let tail = last.map(|l| format!(" (last output: {l:?})")).unwrap_or_default();
+        let tail = last
+            .map(|l| format!(" (last output: {l:?})"))
+            .unwrap_or_default();
         return Err(step_error(
             env,
             step,
             format!("process \"{shown}\" did not complete successfully: exit code: {code}{tail}"),
         ));
     }
-    env.counters.runs.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    env.counters
+        .runs
+        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     Ok(snap.upper.clone())
 }
 
 /// /etc/hosts and /etc/resolv.conf of the step, bind-mounted read-only.
 fn support_files(dir: &Path, network: &Network) -> std::io::Result<Vec<bundle::Bind>> {
     let hosts = dir.join("hosts");
-    fs::write(&hosts, "127.0.0.1\tlocalhost berth-build\n::1\tlocalhost ip6-localhost ip6-loopback\n")?;
+    fs::write(
+        &hosts,
+        "127.0.0.1\tlocalhost berth-build\n::1\tlocalhost ip6-localhost ip6-loopback\n",
+    )?;
     let resolv = dir.join("resolv.conf");
     let host_resolv = fs::read_to_string("/etc/resolv.conf").unwrap_or_default();
     let text = match network {
         Network::Host => host_resolv,
         // No loopback resolvers in a netns of its own: they are not there.
-        _ => host_resolv.lines().filter(|l| !l.contains("127.0.0.")).map(|l| format!("{l}\n")).collect(),
+        _ => host_resolv
+            .lines()
+            .filter(|l| !l.contains("127.0.0."))
+            .map(|l| format!("{l}\n"))
+            .collect(),
     };
     fs::write(&resolv, text)?;
     Ok(vec![
-        bundle::Bind { source: hosts, destination: "/etc/hosts".into(), readonly: true },
-        bundle::Bind { source: resolv, destination: "/etc/resolv.conf".into(), readonly: true },
+        bundle::Bind {
+            source: hosts,
+            destination: "/etc/hosts".into(),
+            readonly: true,
+        },
+        bundle::Bind {
+            source: resolv,
+            destination: "/etc/resolv.conf".into(),
+            readonly: true,
+        },
     ])
 }
 
@@ -242,7 +286,11 @@ fn heredoc_script(dir: &Path, body: &str) -> std::io::Result<bundle::Bind> {
     let p = d.join("script");
     fs::write(&p, body)?;
     fs::set_permissions(&p, fs::Permissions::from_mode(0o755))?;
-    Ok(bundle::Bind { source: d, destination: HEREDOC_DIR.into(), readonly: true })
+    Ok(bundle::Bind {
+        source: d,
+        destination: HEREDOC_DIR.into(),
+        readonly: true,
+    })
 }
 
 type Status = std::result::Result<(), (i32, Option<String>)>;
@@ -263,7 +311,10 @@ fn run_container(env: &BuildEnv, bundle: &Path, log: &StepLog) -> Result<Status>
         .stderr(Stdio::piped())
         .spawn()
         .map_err(|e| {
-            BuildError::Usage(format!("cannot run the runtime {}: {e}", env.opts.runtime.display()))
+            BuildError::Usage(format!(
+                "cannot run the runtime {}: {e}",
+                env.opts.runtime.display()
+            ))
         })?;
     let last: Mutex<VecDeque<String>> = Mutex::new(VecDeque::new());
     let (out, err) = (child.stdout.take(), child.stderr.take());
@@ -276,13 +327,20 @@ fn run_container(env: &BuildEnv, bundle: &Path, log: &StepLog) -> Result<Status>
             s.spawn(move || pump(e, log, last));
         }
     });
-    let status = child.wait().map_err(|e| BuildError::Usage(format!("waiting for the runtime: {e}")))?;
+    let status = child
+        .wait()
+        .map_err(|e| BuildError::Usage(format!("waiting for the runtime: {e}")))?;
     if status.success() {
         return Ok(Ok(()));
     }
     use std::os::unix::process::ExitStatusExt;
-    let code = status.code().unwrap_or_else(|| 128 + status.signal().unwrap_or(0));
-    let tail = last.into_inner().unwrap_or_else(|p| p.into_inner()).pop_back();
+    let code = status
+        .code()
+        .unwrap_or_else(|| 128 + status.signal().unwrap_or(0));
+    let tail = last
+        .into_inner()
+        .unwrap_or_else(|p| p.into_inner())
+        .pop_back();
     Ok(Err((code, tail)))
 }
 
@@ -311,7 +369,11 @@ fn pump(r: impl Read, log: &StepLog, last: &Mutex<VecDeque<String>>) {
 /// the dir after a SIGKILL deletes the container too.
 fn note_run(scratch: &Path, runtime: &Path, id: &str) {
     use std::io::Write;
-    if let Ok(mut f) = fs::OpenOptions::new().create(true).append(true).open(scratch.join("runs")) {
+    if let Ok(mut f) = fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(scratch.join("runs"))
+    {
         let _ = writeln!(f, "{}\t{id}", runtime.display());
         let _ = f.sync_data();
     }

@@ -53,16 +53,30 @@ impl StageState {
     }
 
     pub fn env_value(&self, name: &str) -> Option<String> {
-        self.config.env_pairs().into_iter().rev().find(|(k, _)| k == name).map(|(_, v)| v)
+        self.config
+            .env_pairs()
+            .into_iter()
+            .rev()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v)
     }
 
     /// The SHELL for shell forms.
     pub fn shell(&self) -> Vec<String> {
-        self.config.config.shell.clone().unwrap_or_else(|| vec!["/bin/sh".into(), "-c".into()])
+        self.config
+            .config
+            .shell
+            .clone()
+            .unwrap_or_else(|| vec!["/bin/sh".into(), "-c".into()])
     }
 
     pub fn workdir(&self) -> String {
-        self.config.config.working_dir.clone().filter(|w| !w.is_empty()).unwrap_or_else(|| "/".into())
+        self.config
+            .config
+            .working_dir
+            .clone()
+            .filter(|w| !w.is_empty())
+            .unwrap_or_else(|| "/".into())
     }
 }
 
@@ -70,7 +84,9 @@ pub struct StageVars<'a>(&'a StageState);
 
 impl Vars for StageVars<'_> {
     fn get(&self, name: &str) -> Option<String> {
-        self.0.env_value(name).or_else(|| self.0.args.get(name).cloned())
+        self.0
+            .env_value(name)
+            .or_else(|| self.0.args.get(name).cloned())
     }
 }
 
@@ -80,13 +96,20 @@ pub fn at(env: &BuildEnv, step: &Step) -> String {
 }
 
 pub fn step_error(env: &BuildEnv, step: &Step, message: impl std::fmt::Display) -> BuildError {
-    BuildError::Step { at: at(env, step), instruction: first_line(&step.original), message: message.to_string() }
+    BuildError::Step {
+        at: at(env, step),
+        instruction: first_line(&step.original),
+        message: message.to_string(),
+    }
 }
 
 fn first_line(s: &str) -> String {
     let l = s.lines().next().unwrap_or("");
     if l.len() > 80 {
-        format!("{}...", &l[..l.char_indices().nth(77).map_or(l.len(), |(i, _)| i)])
+        format!(
+            "{}...",
+            &l[..l.char_indices().nth(77).map_or(l.len(), |(i, _)| i)]
+        )
     } else {
         l.to_string()
     }
@@ -109,7 +132,9 @@ pub fn run_stage(
     let stage = &env.file.stages[i];
     let name = stage.name.clone().unwrap_or_else(|| format!("stage-{i}"));
     let total = stage.steps.len() + 1;
-    let log = env.progress.step(&format!("[{name} 1/{total}] FROM {}", stage.base));
+    let log = env
+        .progress
+        .step(&format!("[{name} 1/{total}] FROM {}", stage.base));
     let mut state = base_state(env, &plan.stages[i].base, deps, &name)?;
     log.done();
     let triggers = state.config.config.on_build.take().unwrap_or_default();
@@ -120,8 +145,13 @@ pub fn run_stage(
         if super::interrupted() {
             return Err(BuildError::Interrupted);
         }
-        let log = env.progress.step(&format!("[{name} {}/{total}] {}", n + 2, first_line(&step.original)));
-        dispatch(env, plan, deps, &mut state, step, &log).inspect_err(|e| log.error(&e.to_string()))?;
+        let log = env.progress.step(&format!(
+            "[{name} {}/{total}] {}",
+            n + 2,
+            first_line(&step.original)
+        ));
+        dispatch(env, plan, deps, &mut state, step, &log)
+            .inspect_err(|e| log.error(&e.to_string()))?;
     }
     Ok(state)
 }
@@ -156,7 +186,9 @@ fn base_state(
 }
 
 fn image_state(env: &BuildEnv, img: &Image) -> Result<StageState> {
-    let lowers = env.store.unpacked_layers(&img.config.rootfs.diff_ids, &img.manifest.layers)?;
+    let lowers = env
+        .store
+        .unpacked_layers(&img.config.rootfs.diff_ids, &img.manifest.layers)?;
     Ok(StageState {
         config: img.config.clone(),
         layers: img.manifest.layers.clone(),
@@ -170,12 +202,24 @@ fn image_state(env: &BuildEnv, img: &Image) -> Result<StageState> {
 }
 
 /// ONBUILD triggers of the base image run first, once, in this child build.
-fn run_triggers(env: &BuildEnv, state: &mut StageState, triggers: &[String], name: &str) -> Result<()> {
+fn run_triggers(
+    env: &BuildEnv,
+    state: &mut StageState,
+    triggers: &[String],
+    name: &str,
+) -> Result<()> {
     let text = format!("FROM scratch\n{}\n", triggers.join("\n"));
     let parsed = crate::dockerfile::parse(&text, "ONBUILD")?;
-    let plan = super::graph::Plan { stages: Vec::new(), target: 0, needed: Vec::new(), meta: BTreeMap::new() };
+    let plan = super::graph::Plan {
+        stages: Vec::new(),
+        target: 0,
+        needed: Vec::new(),
+        meta: BTreeMap::new(),
+    };
     for step in &parsed.stages[0].steps {
-        let log = env.progress.step(&format!("[{name} ONBUILD] {}", first_line(&step.original)));
+        let log = env
+            .progress
+            .step(&format!("[{name} ONBUILD] {}", first_line(&step.original)));
         dispatch(env, &plan, &HashMap::new(), state, step, &log)?;
     }
     Ok(())
@@ -206,7 +250,13 @@ fn dispatch(
 }
 
 /// Adds a history row; `layer` says whether the step made one.
-pub fn add_history(env: &BuildEnv, state: &mut StageState, created_by: String, layer: bool, when: Option<String>) {
+pub fn add_history(
+    env: &BuildEnv,
+    state: &mut StageState,
+    created_by: String,
+    layer: bool,
+    when: Option<String>,
+) {
     state.config.history.push(History {
         created: Some(when.unwrap_or_else(|| created(env))),
         created_by: Some(created_by),
@@ -222,7 +272,12 @@ pub fn write_image(env: &BuildEnv, state: &StageState) -> Result<Image> {
     let mut config = state.config.clone();
     config.created = match env.opts.epoch {
         Some(e) => Some(crate::clock::format(e, 0)),
-        None => config.history.iter().rev().find_map(|h| h.created.clone()).or_else(|| Some(created(env))),
+        None => config
+            .history
+            .iter()
+            .rev()
+            .find_map(|h| h.created.clone())
+            .or_else(|| Some(created(env))),
     };
     if !env.opts.labels.is_empty() {
         let labels = config.config.labels.get_or_insert_with(Default::default);
@@ -230,7 +285,9 @@ pub fn write_image(env: &BuildEnv, state: &StageState) -> Result<Image> {
             labels.insert(k.clone(), v.clone());
         }
     }
-    let image = env.store.add_image(&config, state.layers.clone(), &env.opts.tags, state.parent)?;
+    let image = env
+        .store
+        .add_image(&config, state.layers.clone(), &env.opts.tags, state.parent)?;
     env.counters.cached.load(Ordering::Relaxed);
     Ok(image)
 }

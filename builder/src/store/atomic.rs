@@ -8,7 +8,10 @@ use std::path::{Path, PathBuf};
 
 /// A unique temp name next to `path`.
 pub fn temp_beside(path: &Path) -> PathBuf {
-    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
     path.with_file_name(format!(".tmp-{}-{}-{name}", std::process::id(), unique()))
 }
 
@@ -29,7 +32,11 @@ pub fn unique() -> String {
 pub fn write(path: &Path, bytes: &[u8]) -> io::Result<()> {
     let tmp = temp_beside(path);
     let result = (|| {
-        let mut f = OpenOptions::new().write(true).create_new(true).mode(0o644).open(&tmp)?;
+        let mut f = OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o644)
+            .open(&tmp)?;
         f.write_all(bytes)?;
         f.sync_all()?;
         fs::rename(&tmp, path)?;

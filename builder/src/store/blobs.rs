@@ -49,7 +49,11 @@ impl Store {
             let (d, n) = r.finish();
             if let Some(w) = want {
                 if *w != d {
-                    return Err(StoreError::Corrupt { digest: *w, actual: d, path: tmp.clone() });
+                    return Err(StoreError::Corrupt {
+                        digest: *w,
+                        actual: d,
+                        path: tmp.clone(),
+                    });
                 }
             }
             self.ingest_file(&tmp, &d)?;
@@ -66,12 +70,18 @@ impl Store {
         let path = self.blob_path(d);
         let bytes = match fs::read(&path) {
             Ok(b) => b,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => return Err(StoreError::MissingBlob(*d)),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                return Err(StoreError::MissingBlob(*d))
+            }
             Err(e) => return Err(io_at(&path)(e)),
         };
         let actual = Digest::of(&bytes);
         if actual != *d {
-            return Err(StoreError::Corrupt { digest: *d, actual, path });
+            return Err(StoreError::Corrupt {
+                digest: *d,
+                actual,
+                path,
+            });
         }
         Ok(bytes)
     }
@@ -86,7 +96,11 @@ impl Store {
     }
 
     /// A verified blob parsed as JSON.
-    pub fn read_json<T: serde::de::DeserializeOwned>(&self, d: &Digest, what: &'static str) -> Result<T> {
+    pub fn read_json<T: serde::de::DeserializeOwned>(
+        &self,
+        d: &Digest,
+        what: &'static str,
+    ) -> Result<T> {
         let bytes = self.read_blob(d)?;
         serde_json::from_slice(&bytes).map_err(|e| StoreError::Json {
             path: self.blob_path(d),

@@ -48,7 +48,10 @@ impl Store {
         for e in std::fs::read_dir(self.cache_dir())? {
             let p = e?.path();
             if p.extension().is_some_and(|x| x == "json") {
-                if let Ok(r) = std::fs::read(&p).map_err(|_| ()).and_then(|b| serde_json::from_slice(&b).map_err(|_| ())) {
+                if let Ok(r) = std::fs::read(&p)
+                    .map_err(|_| ())
+                    .and_then(|b| serde_json::from_slice(&b).map_err(|_| ()))
+                {
                     out.push((p, r));
                 }
             }

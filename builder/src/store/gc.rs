@@ -44,10 +44,18 @@ impl Store {
             let ids = &img.config.rootfs.diff_ids;
             chains.extend((1..=ids.len()).filter_map(|n| chain_id(&ids[..n])));
         }
-        let mut out = Collected { ran: true, ..Default::default() };
-        for e in fs::read_dir(self.blob_dir()).map_err(io_at(&self.blob_dir()))?.flatten() {
+        let mut out = Collected {
+            ran: true,
+            ..Default::default()
+        };
+        for e in fs::read_dir(self.blob_dir())
+            .map_err(io_at(&self.blob_dir()))?
+            .flatten()
+        {
             let name = e.file_name();
-            let Ok(d) = Digest::parse_hex(&name.to_string_lossy()) else { continue };
+            let Ok(d) = Digest::parse_hex(&name.to_string_lossy()) else {
+                continue;
+            };
             if !blobs.contains(&d) {
                 out.bytes += e.metadata().map(|m| m.len()).unwrap_or(0);
                 if fs::remove_file(e.path()).is_ok() {
@@ -55,9 +63,14 @@ impl Store {
                 }
             }
         }
-        for e in fs::read_dir(self.layers_dir()).map_err(io_at(&self.layers_dir()))?.flatten() {
+        for e in fs::read_dir(self.layers_dir())
+            .map_err(io_at(&self.layers_dir()))?
+            .flatten()
+        {
             let name = e.file_name();
-            let Ok(d) = Digest::parse_hex(&name.to_string_lossy()) else { continue };
+            let Ok(d) = Digest::parse_hex(&name.to_string_lossy()) else {
+                continue;
+            };
             if !chains.contains(&d) {
                 super::tmp::remove_tree(&e.path());
                 out.layer_dirs += 1;

@@ -27,7 +27,12 @@ impl Image {
     }
 
     pub fn parent(&self) -> Option<Digest> {
-        self.manifest_desc.annotations.as_ref()?.get(PARENT)?.parse().ok()
+        self.manifest_desc
+            .annotations
+            .as_ref()?
+            .get(PARENT)?
+            .parse()
+            .ok()
     }
 
     /// Bytes of every layer blob (what `images` shows as SIZE is the
@@ -42,7 +47,10 @@ impl Store {
     pub fn images(&self) -> Result<Vec<Image>> {
         let mut out: Vec<Image> = Vec::new();
         for e in self.entries()? {
-            if let Some(img) = out.iter_mut().find(|i| i.manifest_desc.digest == e.manifest.digest) {
+            if let Some(img) = out
+                .iter_mut()
+                .find(|i| i.manifest_desc.digest == e.manifest.digest)
+            {
                 img.tags.extend(e.tag);
                 continue;
             }
@@ -60,7 +68,12 @@ impl Store {
         if let Some(a) = manifest_desc.annotations.as_mut() {
             a.remove(crate::image::REF_NAME);
         }
-        Ok(Image { manifest_desc, manifest, config, tags: Vec::new() })
+        Ok(Image {
+            manifest_desc,
+            manifest,
+            config,
+            tags: Vec::new(),
+        })
     }
 
     /// Finds an image as docker does: a tag (`web` = `web:latest`), a
@@ -70,7 +83,10 @@ impl Store {
         let images = self.images()?;
         if let Ok(r) = Reference::parse(text) {
             if let Some(d) = r.digest {
-                if let Some(i) = images.iter().find(|i| i.manifest_desc.digest == d || i.id() == d) {
+                if let Some(i) = images
+                    .iter()
+                    .find(|i| i.manifest_desc.digest == d || i.id() == d)
+                {
                     return Ok(i.clone());
                 }
             } else if let Some(tag) = r.tagged() {
@@ -80,8 +96,15 @@ impl Store {
             }
         }
         let hex = text.strip_prefix("sha256:").unwrap_or(text);
-        if hex.len() >= 4 && hex.bytes().all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase()) {
-            let hits: Vec<&Image> = images.iter().filter(|i| i.id().hex().starts_with(hex)).collect();
+        if hex.len() >= 4
+            && hex
+                .bytes()
+                .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase())
+        {
+            let hits: Vec<&Image> = images
+                .iter()
+                .filter(|i| i.id().hex().starts_with(hex))
+                .collect();
             match hits.len() {
                 1 => return Ok(hits[0].clone()),
                 0 => {}
@@ -107,6 +130,19 @@ impl Store {
         parent: Option<Digest>,
     ) -> Result<Image> {
         let (cd, cs) = self.put_json(config)?;
+        self.add_manifest(config, (cd, cs), layers, tags, parent)
+    }
+
+    /// As `add_image`, for a config blob already in the store as it was
+    /// written (a loaded image keeps its id).
+    pub fn add_manifest(
+        &self,
+        config: &ImageConfig,
+        (cd, cs): (Digest, u64),
+        layers: Vec<Descriptor>,
+        tags: &[String],
+        parent: Option<Digest>,
+    ) -> Result<Image> {
         let manifest = Manifest {
             schema_version: 2,
             media_type: Some(MEDIA_MANIFEST.into()),
@@ -122,6 +158,7 @@ impl Store {
         };
         let (md, ms) = self.put_json(&manifest)?;
         let mut annotations = BTreeMap::new();
+        annotations.insert(index::IMAGE_ID.to_string(), cd.to_string());
         if let Some(p) = parent {
             annotations.insert(PARENT.to_string(), p.to_string());
         }
@@ -161,7 +198,11 @@ impl Store {
     /// Removes a tag; returns whether the image is now without any tag.
     pub fn untag(&self, tag: &str) -> Result<bool> {
         self.update_index(|ix| {
-            let digest = ix.manifests.iter().find(|d| tag_of(d).as_deref() == Some(tag)).map(|d| d.digest);
+            let digest = ix
+                .manifests
+                .iter()
+                .find(|d| tag_of(d).as_deref() == Some(tag))
+                .map(|d| d.digest);
             let Some(digest) = digest else {
                 return Err(StoreError::NoImage(tag.to_string()));
             };

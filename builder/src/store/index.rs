@@ -10,6 +10,9 @@ use crate::image::{Descriptor, Index, REF_NAME};
 /// The annotation naming the image an image was built FROM (its config
 /// digest): `rmi` refuses to delete a parent of a present image.
 pub const PARENT: &str = "io.berth.image.parent";
+/// The image id (config digest) of an entry: a tagged entry replaces the
+/// dangling entries of the same image (a load of another manifest of it).
+pub const IMAGE_ID: &str = "io.berth.image.id";
 
 pub fn read(path: &Path) -> Result<Index> {
     let bytes = std::fs::read(path).map_err(io_at(path))?;
@@ -42,7 +45,10 @@ impl Store {
         Ok(index
             .manifests
             .into_iter()
-            .map(|m| Entry { tag: tag_of(&m), manifest: m })
+            .map(|m| Entry {
+                tag: tag_of(&m),
+                manifest: m,
+            })
             .collect())
     }
 
@@ -62,20 +68,36 @@ impl Store {
 pub fn set_tag(index: &mut Index, manifest: &Descriptor, tag: Option<&str>) {
     let same = |d: &Descriptor| d.digest == manifest.digest;
     if let Some(t) = tag {
-        if let Some(pos) = index.manifests.iter().position(|d| tag_of(d).as_deref() == Some(t)) {
+        if let Some(pos) = index
+            .manifests
+            .iter()
+            .position(|d| tag_of(d).as_deref() == Some(t))
+        {
             let old = index.manifests.remove(pos);
             let old_digest = old.digest;
-            if old_digest != manifest.digest && !index.manifests.iter().any(|d| d.digest == old_digest) {
+            if old_digest != manifest.digest
+                && !index.manifests.iter().any(|d| d.digest == old_digest)
+            {
                 index.manifests.push(untagged(old));
             }
         }
-        index.manifests.retain(|d| !(same(d) && tag_of(d).is_none()));
+        let id = image_id(manifest);
+        index
+            .manifests
+            .retain(|d| !((same(d) || (id.is_some() && image_id(d) == id)) && tag_of(d).is_none()));
         let mut entry = manifest.clone();
-        entry.annotations.get_or_insert_with(Default::default).insert(REF_NAME.into(), t.into());
+        entry
+            .annotations
+            .get_or_insert_with(Default::default)
+            .insert(REF_NAME.into(), t.into());
         index.manifests.push(entry);
     } else if !index.manifests.iter().any(same) {
         index.manifests.push(untagged(manifest.clone()));
     }
+}
+
+fn image_id(d: &Descriptor) -> Option<&String> {
+    d.annotations.as_ref()?.get(IMAGE_ID)
 }
 
 fn untagged(mut d: Descriptor) -> Descriptor {
@@ -88,7 +110,9 @@ fn untagged(mut d: Descriptor) -> Descriptor {
 /// Removes the entry for `tag`; true when it was there.
 pub fn remove_tag(index: &mut Index, tag: &str) -> bool {
     let before = index.manifests.len();
-    index.manifests.retain(|d| tag_of(d).as_deref() != Some(tag));
+    index
+        .manifests
+        .retain(|d| tag_of(d).as_deref() != Some(tag));
     before != index.manifests.len()
 }
 

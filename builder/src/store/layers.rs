@@ -40,7 +40,11 @@ impl Store {
     /// The lower dirs of an image, bottom first, unpacking any layer whose
     /// dir is missing (loaded or imported images, a store copied without
     /// them) from its blob, with both digests checked.
-    pub fn unpacked_layers(&self, diff_ids: &[Digest], layers: &[Descriptor]) -> Result<Vec<PathBuf>> {
+    pub fn unpacked_layers(
+        &self,
+        diff_ids: &[Digest],
+        layers: &[Descriptor],
+    ) -> Result<Vec<PathBuf>> {
         if diff_ids.len() != layers.len() {
             return Err(StoreError::Layer(format!(
                 "the image config lists {} diff_ids but its manifest {} layers",
@@ -65,8 +69,9 @@ impl Store {
         fs::create_dir(&target).map_err(io_at(&target))?;
         let file = self.open_blob(&blob.digest)?;
         let mut hashed = HashReader::new(std::io::BufReader::with_capacity(1 << 20, file));
-        let applied = layer::apply_layer(&mut hashed, &target, ApplyMode::Overlay, &Limits::default())
-            .map_err(|e| StoreError::Layer(format!("layer {}: {e}", blob.digest)))?;
+        let applied =
+            layer::apply_layer(&mut hashed, &target, ApplyMode::Overlay, &Limits::default())
+                .map_err(|e| StoreError::Layer(format!("layer {}: {e}", blob.digest)))?;
         let (actual, _) = hashed.finish();
         if actual != blob.digest {
             return Err(StoreError::Corrupt {

@@ -35,11 +35,19 @@ pub enum StoreError {
     #[error("{path}: {source}")]
     Io { path: PathBuf, source: io::Error },
     #[error("blob {digest} is corrupted: its content hashes to {actual} ({path})")]
-    Corrupt { digest: Digest, actual: Digest, path: PathBuf },
+    Corrupt {
+        digest: Digest,
+        actual: Digest,
+        path: PathBuf,
+    },
     #[error("blob {0} is missing from the store")]
     MissingBlob(Digest),
     #[error("{path}: not valid {what}: {why}")]
-    Json { path: PathBuf, what: &'static str, why: String },
+    Json {
+        path: PathBuf,
+        what: &'static str,
+        why: String,
+    },
     #[error("No such image: {0}")]
     NoImage(String),
     #[error("{0}")]
@@ -52,7 +60,10 @@ pub type Result<T> = std::result::Result<T, StoreError>;
 
 /// Adds the path to an io error.
 pub(crate) fn io_at(path: &Path) -> impl FnOnce(io::Error) -> StoreError + '_ {
-    move |source| StoreError::Io { path: path.to_path_buf(), source }
+    move |source| StoreError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
 }
 
 /// An opened store.
@@ -66,8 +77,15 @@ impl Store {
     /// Opens the store at `root`, making it when it is not there, and reclaims
     /// what dead builders left in its temp dir.
     pub fn open(root: &Path) -> Result<Store> {
-        let store = Store { root: root.to_path_buf() };
-        for dir in [store.blob_dir(), store.layers_dir(), store.cache_dir(), store.tmp_dir()] {
+        let store = Store {
+            root: root.to_path_buf(),
+        };
+        for dir in [
+            store.blob_dir(),
+            store.layers_dir(),
+            store.cache_dir(),
+            store.tmp_dir(),
+        ] {
             fs::create_dir_all(&dir).map_err(io_at(&dir))?;
         }
         let layout = root.join("oci-layout");

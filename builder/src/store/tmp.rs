@@ -21,7 +21,11 @@ impl TempDir {
         let lock_path = parent.join(format!("{name}.lock"));
         let lock = Lock::acquire(&lock_path, Mode::Exclusive).map_err(io_at(&lock_path))?;
         fs::create_dir(&path).map_err(io_at(&path))?;
-        Ok(TempDir { path, lock_path, _lock: lock })
+        Ok(TempDir {
+            path,
+            lock_path,
+            _lock: lock,
+        })
     }
 
     pub fn path(&self) -> &Path {
@@ -47,10 +51,14 @@ pub fn remove_tree(path: &Path) {
 
 /// Removes the temp dirs whose owner is gone.
 pub fn reclaim(tmp: &Path) {
-    let Ok(entries) = fs::read_dir(tmp) else { return };
+    let Ok(entries) = fs::read_dir(tmp) else {
+        return;
+    };
     for e in entries.flatten() {
         let p = e.path();
-        let Some(name) = p.file_name().and_then(|n| n.to_str()) else { continue };
+        let Some(name) = p.file_name().and_then(|n| n.to_str()) else {
+            continue;
+        };
         if let Some(stem) = name.strip_suffix(".lock") {
             if let Ok(Some(_l)) = Lock::try_acquire(&p, Mode::Exclusive) {
                 remove_tree(&tmp.join(stem));

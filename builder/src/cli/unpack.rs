@@ -1,0 +1,42 @@
+//! `builder unpack`, `mount` and `umount`.
+
+use std::path::PathBuf;
+
+use berth_builder::store::Store;
+
+#[derive(clap::Args)]
+pub struct UnpackArgs {
+    image: String,
+    /// The bundle dir (absent or empty): DIR/rootfs and DIR/config.json.
+    dir: PathBuf,
+}
+
+#[derive(clap::Args)]
+pub struct MountArgs {
+    image: String,
+    /// Where the image's filesystem appears.
+    dir: PathBuf,
+}
+
+#[derive(clap::Args)]
+pub struct UmountArgs {
+    dir: PathBuf,
+}
+
+pub fn unpack(store: &Store, a: UnpackArgs) -> anyhow::Result<i32> {
+    let img = store.resolve(&a.image)?;
+    berth_builder::unpack::unpack(store, &img, &a.dir)?;
+    Ok(0)
+}
+
+pub fn mount(store: &Store, a: MountArgs) -> anyhow::Result<i32> {
+    let img = store.resolve(&a.image)?;
+    let upper = berth_builder::unpack::mount(store, &img, &a.dir)?;
+    println!("{}", upper.display());
+    Ok(0)
+}
+
+pub fn umount(store: &Store, a: UmountArgs) -> anyhow::Result<i32> {
+    berth_builder::unpack::umount(store, &a.dir)?;
+    Ok(0)
+}
