@@ -206,7 +206,7 @@ mod tests {
             ("localhost:5000/a", "localhost:5000/a", Some("latest")),
             ("docker.io/library/busybox:1", "busybox", Some("1")),
             ("docker.io/me/app", "me/app", Some("latest")),
-            ("a-b__c.d/e", "a-b__c.d/e", Some("latest")),
+            ("a-b__c/d.e", "a-b__c/d.e", Some("latest")),
         ];
         for (text, name, tag) in cases {
             let r = Reference::parse(text).unwrap_or_else(|e| panic!("{text}: {e}"));
