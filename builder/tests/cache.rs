@@ -10,7 +10,9 @@ fn ten_step_context() -> Context {
     let ctx = Context::new();
     ctx.write("a.txt", "one\n");
     ctx.write("b.txt", "two\n");
-    let mut df = String::from("FROM busybox\nRUN echo 1 > /1\nCOPY a.txt /a.txt\nRUN cat /a.txt > /a.copy\n");
+    let mut df = String::from(
+        "FROM busybox\nRUN echo 1 > /1\nCOPY a.txt /a.txt\nRUN cat /a.txt > /a.copy\n",
+    );
     df.push_str("COPY b.txt /b.txt\nRUN cat /b.txt > /b.copy\n");
     for i in 0..5 {
         df.push_str(&format!("RUN echo {i} >> /log\n"));
@@ -49,7 +51,12 @@ fn a_changed_file_reruns_from_its_copy_on() {
     // A file's mtime alone is not content: the copy stays cached.
     let f = ctx.path().join("a.txt");
     let t = std::time::SystemTime::now() + std::time::Duration::from_secs(3600);
-    std::fs::File::options().write(true).open(&f).unwrap().set_modified(t).unwrap();
+    std::fs::File::options()
+        .write(true)
+        .open(&f)
+        .unwrap()
+        .set_modified(t)
+        .unwrap();
     let b = s.build(ctx.path(), &["-t", "c:v3"]);
     assert_eq!(b.runs, 0, "{}", b.log);
 }
@@ -59,13 +66,20 @@ fn no_cache_reruns_everything_and_build_args_invalidate_runs() {
     let s = Store::new();
     s.base();
     let ctx = Context::new();
-    ctx.write("Dockerfile", "FROM busybox\nARG V=1\nRUN echo $V > /v\nRUN echo fixed > /f\n");
+    ctx.write(
+        "Dockerfile",
+        "FROM busybox\nARG V=1\nRUN echo $V > /v\nRUN echo fixed > /f\n",
+    );
     let first = s.build(ctx.path(), &[]);
     assert_eq!(first.runs, 2);
     let b = s.build(ctx.path(), &["--no-cache"]);
     assert_eq!((b.runs, b.cached), (2, 0), "{}", b.log);
     let b = s.build(ctx.path(), &["--build-arg", "V=2", "-t", "v:2"]);
-    assert_eq!(b.runs, 2, "an arg a RUN sees is part of its key:\n{}", b.log);
+    assert_eq!(
+        b.runs, 2,
+        "an arg a RUN sees is part of its key:\n{}",
+        b.log
+    );
     let (out, _, _) = s.run_image("v:2", Some(&["cat", "/v"]));
     assert_eq!(out, "2\n");
 }
@@ -76,11 +90,18 @@ fn bind_mount_sources_are_part_of_the_key() {
     s.base();
     let ctx = Context::new();
     ctx.write("src/input", "first\n");
-    ctx.write("Dockerfile", "FROM busybox\nRUN --mount=type=bind,source=src,target=/src cat /src/input > /out\n");
+    ctx.write(
+        "Dockerfile",
+        "FROM busybox\nRUN --mount=type=bind,source=src,target=/src cat /src/input > /out\n",
+    );
     s.build(ctx.path(), &["-t", "m:1"]);
     ctx.write("src/input", "second\n");
     let b = s.build(ctx.path(), &["-t", "m:2"]);
-    assert_eq!(b.runs, 1, "a changed bind source reruns the step (buildah#5400):\n{}", b.log);
+    assert_eq!(
+        b.runs, 1,
+        "a changed bind source reruns the step (buildah#5400):\n{}",
+        b.log
+    );
     let (out, _, _) = s.run_image("m:2", Some(&["cat", "/out"]));
     assert_eq!(out, "second\n");
     let (out, _, _) = s.run_image("m:2", Some(&["ls", "/src"]));
@@ -100,7 +121,10 @@ RUN --mount=type=tmpfs,target=/scratch touch /scratch/x && grep -q ' /scratch tm
     s.build(ctx.path(), &["-t", "k:1"]);
     s.build(ctx.path(), &["-t", "k:2", "--build-arg", "N=2"]);
     let (out, _, _) = s.run_image("k:2", Some(&["cat", "/seen"]));
-    assert_eq!(out, "1\n2\n", "the cache mount keeps its content across builds");
+    assert_eq!(
+        out, "1\n2\n",
+        "the cache mount keeps its content across builds"
+    );
     let (out, _, _) = s.run_image("k:2", Some(&["ls", "-A", "/cache"]));
     assert_eq!(out, "", "the cache's content is not in the image");
 }
@@ -111,14 +135,20 @@ fn secrets_are_mounted_and_never_stored() {
     s.base();
     let ctx = Context::new();
     let secret = ctx.write("../secret-berth-test", "s3cr3t-value\n");
-    ctx.write("Dockerfile", "FROM busybox\nRUN --mount=type=secret,id=tok cat /run/secrets/tok | wc -c > /len\n");
+    ctx.write(
+        "Dockerfile",
+        "FROM busybox\nRUN --mount=type=secret,id=tok cat /run/secrets/tok | wc -c > /len\n",
+    );
     let arg = format!("id=tok,src={}", secret.display());
     s.build(ctx.path(), &["-t", "sec:1", "--secret", &arg]);
     let (out, _, _) = s.run_image("sec:1", Some(&["cat", "/len"]));
     assert_eq!(out.trim(), "13");
     for b in s.blobs() {
         let bytes = std::fs::read(s.root().join("blobs/sha256").join(&b)).unwrap();
-        assert!(!bytes.windows(12).any(|w| w == b"s3cr3t-value"), "the secret is in blob {b}");
+        assert!(
+            !bytes.windows(12).any(|w| w == b"s3cr3t-value"),
+            "the secret is in blob {b}"
+        );
     }
     let _ = std::fs::remove_file(secret);
 }

@@ -20,14 +20,25 @@ FROM app AS final\nRUN cat /lib.txt\n",
     let b = s.build(ctx.path(), &["-t", "g:final"]);
     assert!(!b.log.contains("UNUSED-STAGE-RAN"), "{}", b.log);
     assert!(b.log.contains("APP-STAGE-RAN"), "{}", b.log);
-    let b = s.build(ctx.path(), &["--target", "lib", "-t", "g:lib", "--no-cache"]);
-    assert!(!b.log.contains("APP-STAGE-RAN") && !b.log.contains("UNUSED-STAGE-RAN"), "{}", b.log);
+    let b = s.build(
+        ctx.path(),
+        &["--target", "lib", "-t", "g:lib", "--no-cache"],
+    );
+    assert!(
+        !b.log.contains("APP-STAGE-RAN") && !b.log.contains("UNUSED-STAGE-RAN"),
+        "{}",
+        b.log
+    );
     assert_eq!(b.runs, 1, "{}", b.log);
     let (out, _, _) = s.run_image("g:lib", Some(&["cat", "/lib.txt"]));
     assert_eq!(out, "lib\n");
     let out = s.run(&["build", "--target", "nosuch", ctx.path().to_str().unwrap()]);
     assert!(!out.status.success());
-    assert!(common::text(&out).contains("target stage \"nosuch\" could not be found"), "{}", common::text(&out));
+    assert!(
+        common::text(&out).contains("target stage \"nosuch\" could not be found"),
+        "{}",
+        common::text(&out)
+    );
 }
 
 #[test]

@@ -28,7 +28,12 @@ pub fn install() {
             continue;
         }
         INTERRUPTED.store(true, Ordering::Relaxed);
-        kill_active();
+        // A container still being created refuses the kill, and one may be
+        // about to start: keep killing what runs until the build is gone.
+        loop {
+            kill_active();
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
     });
 }
 

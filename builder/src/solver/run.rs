@@ -298,6 +298,9 @@ type Status = std::result::Result<(), (i32, Option<String>)>;
 /// `RUNTIME run`, its stdout and stderr streamed line by line (never
 /// clipped); the exit code and the last line on failure.
 fn run_container(env: &BuildEnv, bundle: &Path, log: &StepLog) -> Result<Status> {
+    if super::interrupted() {
+        return Err(BuildError::Interrupted);
+    }
     let id = format!("berth-build-{}", crate::store::atomic::unique());
     note_run(env.scratch, &env.opts.runtime, &id);
     let _active = Active::new(&env.opts.runtime, &id);

@@ -49,6 +49,23 @@ pub fn remove_tree(path: &Path) {
     let _ = fs::remove_dir_all(path);
 }
 
+/// Deletes the step containers a dead builder left running (it listed
+/// them in its temp dir's `runs` file before starting each).
+fn delete_containers(dir: &Path) {
+    let Ok(runs) = fs::read_to_string(dir.join("runs")) else {
+        return;
+    };
+    for line in runs.lines() {
+        if let Some((runtime, id)) = line.split_once('\t') {
+            let _ = std::process::Command::new(runtime)
+                .args(["delete", "--force", id])
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::null())
+                .status();
+        }
+    }
+}
+
 /// Removes the temp dirs whose owner is gone.
 pub fn reclaim(tmp: &Path) {
     let Ok(entries) = fs::read_dir(tmp) else {
@@ -61,6 +78,7 @@ pub fn reclaim(tmp: &Path) {
         };
         if let Some(stem) = name.strip_suffix(".lock") {
             if let Ok(Some(_l)) = Lock::try_acquire(&p, Mode::Exclusive) {
+                delete_containers(&tmp.join(stem));
                 remove_tree(&tmp.join(stem));
                 let _ = fs::remove_file(&p);
             }
