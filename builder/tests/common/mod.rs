@@ -274,3 +274,14 @@ impl Context {
         .unwrap();
     }
 }
+
+impl Store {
+    /// As `base`, built with SOURCE_DATE_EPOCH, so two stores get one digest.
+    pub fn base_with_epoch(&self) {
+        let ctx = Context::new();
+        ctx.busybox_rootfs("rootfs");
+        ctx.write("Dockerfile", "FROM scratch\nCOPY rootfs/ /\nCMD [\"sh\"]\n");
+        let out = self.cmd().env("SOURCE_DATE_EPOCH", "1700000000").args(["build", "-t", "busybox", ctx.path().to_str().unwrap()]).output().unwrap();
+        assert!(out.status.success(), "{}", text(&out));
+    }
+}
