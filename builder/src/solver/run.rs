@@ -378,6 +378,5 @@ fn note_run(scratch: &Path, runtime: &Path, id: &str) {
         .open(scratch.join("runs"))
     {
         let _ = writeln!(f, "{}\t{id}", runtime.display());
-        let _ = f.sync_data();
     }
 }

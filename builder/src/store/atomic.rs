@@ -48,6 +48,18 @@ pub fn write(path: &Path, bytes: &[u8]) -> io::Result<()> {
     result
 }
 
+/// Writes `bytes` to `path` atomically but not durably (temp + rename, no
+/// fsync): for what a crash may lose without harm (cache records: a lost
+/// or empty one is a cache miss).
+pub fn write_volatile(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    let tmp = temp_beside(path);
+    let result = fs::write(&tmp, bytes).and_then(|()| fs::rename(&tmp, path));
+    if result.is_err() {
+        let _ = fs::remove_file(&tmp);
+    }
+    result
+}
+
 /// Renames a finished file or dir into place and makes the rename durable.
 pub fn publish(from: &Path, to: &Path) -> io::Result<()> {
     fs::rename(from, to)?;

@@ -39,7 +39,7 @@ impl Store {
     pub fn cache_put(&self, key: &Digest, r: &Record) -> Result<()> {
         let path = self.cache_dir().join(format!("{}.json", key.hex()));
         let bytes = serde_json::to_vec(r).expect("record serialises");
-        atomic::write(&path, &bytes).map_err(io_at(&path))
+        atomic::write_volatile(&path, &bytes).map_err(io_at(&path))
     }
 
     /// Every record (for collection).

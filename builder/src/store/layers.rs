@@ -5,7 +5,7 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use super::{atomic, io_at, Result, Store, StoreError};
+use super::{io_at, Result, Store, StoreError};
 use crate::digest::{chain_id, Digest, HashReader};
 use crate::image::Descriptor;
 use crate::layer::{self, ApplyMode, Limits};
@@ -27,7 +27,9 @@ impl Store {
             super::tmp::remove_tree(dir);
             return Ok(to);
         }
-        match atomic::publish(dir, &to) {
+        // No fsync: a layer dir lost in a crash is unpacked again from its
+        // blob (which is durable), and the cache checks that it is there.
+        match std::fs::rename(dir, &to) {
             Ok(()) => Ok(to),
             Err(_) if to.exists() => {
                 super::tmp::remove_tree(dir);

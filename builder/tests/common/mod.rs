@@ -281,7 +281,12 @@ impl Store {
         let ctx = Context::new();
         ctx.busybox_rootfs("rootfs");
         ctx.write("Dockerfile", "FROM scratch\nCOPY rootfs/ /\nCMD [\"sh\"]\n");
-        let out = self.cmd().env("SOURCE_DATE_EPOCH", "1700000000").args(["build", "-t", "busybox", ctx.path().to_str().unwrap()]).output().unwrap();
+        let out = self
+            .cmd()
+            .env("SOURCE_DATE_EPOCH", "1700000000")
+            .args(["build", "-t", "busybox", ctx.path().to_str().unwrap()])
+            .output()
+            .unwrap();
         assert!(out.status.success(), "{}", text(&out));
     }
 }
