@@ -388,16 +388,21 @@ fn import_a_rootfs_tarball() {
     let s = Store::new();
     let dir = tempfile::tempdir().unwrap();
     let plain = common::busybox_tarball(dir.path(), false);
-    let id = s.ok(&["import", plain.to_str().unwrap(), "imp:v1"]);
+    let id = s.ok(&["import", "-c", "CMD [\"sh\"]", plain.to_str().unwrap(), "imp:v1"]);
     assert!(id.trim().starts_with("sha256:"), "{id}");
     let (o, e, code) = s.run_image("imp:v1", Some(&["sh", "-c", "echo imported"]));
     assert_eq!((o.as_str(), code), ("imported\n", 0), "{e}");
 
     let gz = common::busybox_tarball(dir.path(), true);
-    let out = s.run_stdin(&["import", "-", "imp:gz"], &gz);
+    let args = ["import", "-c", "ENV A=1 B=\"two words\"", "-c", "WORKDIR /tmp"];
+    let out = s.run_stdin(&[&args[..], &["-c", "CMD echo $B in $(pwd)", "-", "imp:gz"]].concat(), &gz);
     assert!(out.status.success(), "{}", common::text(&out));
+    let (o, e, code) = s.run_image("imp:gz", None);
+    assert_eq!((o.as_str(), code), ("two words in /tmp\n", 0), "{e}");
     let (o, e, code) = s.run_image("imp:gz", Some(&["cat", "/etc/passwd"]));
     assert!(code == 0 && o.starts_with("root:x:0:0"), "{o}{e}");
+    let err = s.fail(&["import", "-c", "RUN true", plain.to_str().unwrap()]);
+    assert!(err.contains("supported: CMD"), "{err}");
     assert_eq!(s.inspect("imp:gz")["History"][0]["comment"], "Imported from -");
 }
 

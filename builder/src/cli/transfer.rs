@@ -43,6 +43,10 @@ pub struct ImportArgs {
     file: String,
     /// Name[:tag] of the new image.
     name: Option<String>,
+    /// A Dockerfile instruction for the config: CMD, ENTRYPOINT, ENV,
+    /// WORKDIR, USER or LABEL (repeatable), as `docker import -c`.
+    #[arg(short = 'c', long = "change")]
+    changes: Vec<String>,
 }
 
 pub fn save(store: &Store, a: SaveArgs) -> anyhow::Result<i32> {
@@ -100,11 +104,11 @@ pub fn import(store: &Store, a: ImportArgs) -> anyhow::Result<i32> {
         .collect::<anyhow::Result<Vec<_>>>()?;
     let img = if a.file == "-" {
         let mut r = BufReader::new(std::io::stdin());
-        archive::import(store, &mut r, &tags, "-")?
+        archive::import(store, &mut r, &tags, "-", &a.changes)?
     } else {
         let f = File::open(&a.file).with_context(|| format!("open {}", a.file))?;
         let mut r = BufReader::with_capacity(1 << 20, f);
-        archive::import(store, &mut r, &tags, &a.file)?
+        archive::import(store, &mut r, &tags, &a.file, &a.changes)?
     };
     println!("{}", img.id());
     Ok(0)
