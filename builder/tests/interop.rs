@@ -25,6 +25,19 @@ fn tool(name: &str) -> Option<PathBuf> {
     found
 }
 
+/// `bin` in a mount namespace of its own with fresh tmpfs over /run,
+/// /var/lib and /etc/docker: what the tools write there by default (blob
+/// info caches, lock dirs, docker's key.json) stays off the host, and their
+/// mounts go with the namespace.
+fn isolated(bin: &Path) -> Command {
+    const SCRIPT: &str = "for d in /run /var/lib /etc/docker; do \
+         [ -d $d ] && { mount -t tmpfs berth-test $d || exit 125; }; done; exec \"$0\" \"$@\"";
+    let mut c = Command::new("unshare");
+    c.args(["--mount", "--propagation", "private", "sh", "-c", SCRIPT])
+        .arg(bin);
+    c
+}
+
 fn sh(cmd: &mut Command) -> Output {
     cmd.stdin(Stdio::null()).output().expect("spawn")
 }
@@ -104,7 +117,7 @@ impl Podman {
         })
     }
     fn cmd(&self) -> Command {
-        let mut c = Command::new(&self.bin);
+        let mut c = isolated(&self.bin);
         c.arg("--root")
             .arg(self.dir.join("root"))
             .arg("--runroot")
@@ -143,7 +156,7 @@ fn podman_loads_our_oci_and_docker_archives() {
     // none, what it listed is the proof.
     let run = sh(p
         .cmd()
-        .args(["run", "--rm", "--network", "none", "busybox", "cat", "/etc/group"]));
+        .args(["run", "--rm", "--network", "none", "--ulimit", "host", "busybox", "cat", "/etc/group"]));
     if run.status.success() {
         assert!(String::from_utf8_lossy(&run.stdout).starts_with("root:x:0:"));
     } else {
@@ -189,7 +202,7 @@ fn skopeo_reads_our_store_and_archive() {
         .unwrap()
         .to_string();
     let store = format!("oci:{}:busybox:latest", s.root().display());
-    let out = must(Command::new(&skopeo).args(["inspect", &store]));
+    let out = must(isolated(&skopeo).args(["inspect", &store]));
     let v: serde_json::Value = serde_json::from_str(&out).unwrap();
     assert_eq!(v["Digest"], digest.as_str(), "{out}");
     assert_eq!(v["Layers"].as_array().unwrap().len(), 1);
@@ -197,10 +210,10 @@ fn skopeo_reads_our_store_and_archive() {
 
     let work = Scratch::new("berth-interop-");
     let f = saved(&s, work.path(), "oci");
-    let out = must(Command::new(&skopeo).args(["inspect", &format!("oci-archive:{}", f.display())]));
+    let out = must(isolated(&skopeo).args(["inspect", &format!("oci-archive:{}", f.display())]));
     let v: serde_json::Value = serde_json::from_str(&out).unwrap();
     assert_eq!(v["Digest"], digest.as_str(), "{out}");
-    let cfg = must(Command::new(&skopeo).args(["inspect", "--config", &store]));
+    let cfg = must(isolated(&skopeo).args(["inspect", "--config", &store]));
     let c: serde_json::Value = serde_json::from_str(&cfg).unwrap();
     assert_eq!(c["config"]["Cmd"], serde_json::json!(["sh"]));
 }
@@ -214,11 +227,11 @@ fn we_load_what_skopeo_copies() {
     let src = format!("oci:{}:busybox:latest", s.root().display());
     let dock = work.join("skopeo-docker.tar");
     let dst = format!("docker-archive:{}:copied/box:v1", dock.display());
-    must(Command::new(&skopeo).args(["copy", &src, &dst]));
+    must(isolated(&skopeo).args(["copy", &src, &dst]));
     loads_and_runs(&dock, "copied/box:v1");
     let oci = work.join("skopeo-oci.tar");
     let dst = format!("oci-archive:{}:copied/box:v2", oci.display());
-    must(Command::new(&skopeo).args(["copy", &src, &dst]));
+    must(isolated(&skopeo).args(["copy", &src, &dst]));
     loads_and_runs(&oci, "copied/box:v2");
 }
 
@@ -230,7 +243,7 @@ fn buildah_reads_our_oci_archive() {
     let work = Scratch::new("berth-buildah-");
     let f = saved(&s, work.path(), "oci");
     let cmd = || {
-        let mut c = Command::new(&buildah);
+        let mut c = isolated(&buildah);
         c.arg("--root")
             .arg(work.join("root"))
             .arg("--runroot")
@@ -279,7 +292,11 @@ impl Dockerd {
         let dir = Scratch::new("berth-dockerd-");
         let sock = format!("unix://{}", dir.join("d.sock").display());
         let log = fs::File::create(dir.join("dockerd.log")).unwrap();
-        let child = Command::new(dockerd)
+        let conf = dir.join("daemon.json");
+        fs::write(&conf, "{}").unwrap();
+        let child = isolated(&dockerd)
+            .arg("--config-file")
+            .arg(&conf)
             .arg("--data-root")
             .arg(dir.join("data"))
             .arg("--exec-root")
