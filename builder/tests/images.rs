@@ -36,11 +36,22 @@ fn images_lists_docker_columns_and_flags() {
     let id = s.id_of("busybox");
     let out = s.ok(&["images"]);
     let l = lines(&out);
-    let head: Vec<&str> = l[0].split("   ").map(str::trim).filter(|c| !c.is_empty()).collect();
-    assert_eq!(head, ["REPOSITORY", "TAG", "IMAGE ID", "CREATED", "SIZE"], "{out}");
+    let head: Vec<&str> = l[0]
+        .split("   ")
+        .map(str::trim)
+        .filter(|c| !c.is_empty())
+        .collect();
+    assert_eq!(
+        head,
+        ["REPOSITORY", "TAG", "IMAGE ID", "CREATED", "SIZE"],
+        "{out}"
+    );
     assert_eq!(l.len(), 3, "{out}");
     assert!(out.contains("busybox") && out.contains("other/box") && out.contains("v1"));
-    assert!(l[1].contains(&short(&id)) && l[2].contains(&short(&id)), "{out}");
+    assert!(
+        l[1].contains(&short(&id)) && l[2].contains(&short(&id)),
+        "{out}"
+    );
 
     // -q: each id once, though two tags name it.
     assert_eq!(s.ok(&["images", "-q"]).trim(), short(&id));
@@ -165,7 +176,10 @@ fn rmi_untags_deletes_and_refuses_as_docker() {
     assert_eq!(s.blobs(), cached);
     s.ok(&["prune", "-a"]);
     assert!(s.blobs().is_empty(), "{:?}", s.blobs());
-    assert!(fs::read_dir(s.root().join("layers")).unwrap().next().is_none());
+    assert!(fs::read_dir(s.root().join("layers"))
+        .unwrap()
+        .next()
+        .is_none());
 }
 
 /// Blob hexes the build cache records name.
@@ -206,14 +220,20 @@ fn history_newest_first_with_missing_rows() {
     assert!(l[0].starts_with("IMAGE") && l[0].contains("CREATED BY") && l[0].contains("SIZE"));
     assert!(l[1].starts_with(&short(&id)), "{out}");
     assert!(l[1].contains("CMD"), "{out}");
-    assert!(l[2].starts_with("<missing>") && l[2].contains("RUN"), "{out}");
+    assert!(
+        l[2].starts_with("<missing>") && l[2].contains("RUN"),
+        "{out}"
+    );
     assert!(l.last().unwrap().contains("COPY"), "{out}");
     let q = s.ok(&["history", "-q", "app"]);
     assert_eq!(lines(&q)[0], short(&id));
     assert!(lines(&q)[1..].iter().all(|l| *l == "<missing>"));
     assert!(s.ok(&["history", "--no-trunc", "app"]).contains(&id));
     let j = s.ok(&["history", "--format", "json", "app"]);
-    let rows: Vec<Value> = j.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let rows: Vec<Value> = j
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
     assert_eq!(rows.len(), lines(&q).len());
     assert_eq!(rows[0]["ID"], short(&id));
     for k in ["CreatedAt", "CreatedSince", "CreatedBy", "Size", "Comment"] {
@@ -237,11 +257,22 @@ fn inspect_json_and_templates_print_as_docker() {
     let out = s.ok(&["inspect", "meta"]);
     let v: Value = serde_json::from_str(&out).unwrap();
     let v = &v.as_array().unwrap()[0];
-    for k in ["Id", "RepoTags", "RepoDigests", "Created", "Config", "RootFS", "History"] {
+    for k in [
+        "Id",
+        "RepoTags",
+        "RepoDigests",
+        "Created",
+        "Config",
+        "RootFS",
+        "History",
+    ] {
         assert!(v.get(k).is_some(), "{k}");
     }
     assert_eq!(v["RepoTags"], serde_json::json!(["meta:latest"]));
-    assert!(v["RepoDigests"][0].as_str().unwrap().starts_with("meta@sha256:"));
+    assert!(v["RepoDigests"][0]
+        .as_str()
+        .unwrap()
+        .starts_with("meta@sha256:"));
     assert_eq!(v["RootFS"]["Type"], "layers");
     assert_eq!(v["RootFS"]["Layers"].as_array().unwrap().len(), 1);
     let env = s.ok(&["inspect", "-f", "{{.Config.Env}}", "meta"]);
@@ -264,7 +295,14 @@ fn roundtrip(format: &str, gzip: bool, stdin: bool) {
     s.base();
     let dir = tempfile::tempdir().unwrap();
     let mut f = dir.path().join("bb.tar");
-    s.ok(&["save", "--format", format, "-o", f.to_str().unwrap(), "busybox"]);
+    s.ok(&[
+        "save",
+        "--format",
+        format,
+        "-o",
+        f.to_str().unwrap(),
+        "busybox",
+    ]);
     if gzip {
         f = common::gzip_copy(&f);
     }
@@ -280,7 +318,10 @@ fn roundtrip(format: &str, gzip: bool, stdin: bool) {
         "Loaded image: busybox:latest"
     );
     assert_eq!(fresh.id_of("busybox"), s.id_of("busybox"));
-    let (o, e, code) = fresh.run_image("busybox", Some(&["sh", "-c", "echo loaded; cat /etc/group"]));
+    let (o, e, code) = fresh.run_image(
+        "busybox",
+        Some(&["sh", "-c", "echo loaded; cat /etc/group"]),
+    );
     assert_eq!(code, 0, "{e}");
     assert!(o.starts_with("loaded\nroot:x:0:"), "{o}");
     assert!(fresh.tmp_entries().is_empty());
@@ -310,11 +351,24 @@ fn saved_archives_have_the_layout_of_their_format() {
     let oci = dir.path().join("o.tar");
     let dock = dir.path().join("d.tar");
     s.ok(&["save", "-o", oci.to_str().unwrap(), "busybox"]);
-    s.ok(&["save", "--format", "docker", "-o", dock.to_str().unwrap(), "busybox"]);
+    s.ok(&[
+        "save",
+        "--format",
+        "docker",
+        "-o",
+        dock.to_str().unwrap(),
+        "busybox",
+    ]);
     let names = |p: &Path| -> Vec<String> { common::untar(p).into_iter().map(|e| e.0).collect() };
     let o = names(&oci);
-    assert!(o.contains(&"oci-layout".into()) && o.contains(&"index.json".into()), "{o:?}");
-    assert!(o.iter().filter(|n| n.starts_with("blobs/sha256/")).count() == 3, "{o:?}");
+    assert!(
+        o.contains(&"oci-layout".into()) && o.contains(&"index.json".into()),
+        "{o:?}"
+    );
+    assert!(
+        o.iter().filter(|n| n.starts_with("blobs/sha256/")).count() == 3,
+        "{o:?}"
+    );
     let d = names(&dock);
     assert!(d.contains(&"manifest.json".into()), "{d:?}");
     assert!(d.iter().any(|n| n.ends_with("/layer.tar")), "{d:?}");
@@ -388,14 +442,29 @@ fn import_a_rootfs_tarball() {
     let s = Store::new();
     let dir = tempfile::tempdir().unwrap();
     let plain = common::busybox_tarball(dir.path(), false);
-    let id = s.ok(&["import", "-c", "CMD [\"sh\"]", plain.to_str().unwrap(), "imp:v1"]);
+    let id = s.ok(&[
+        "import",
+        "-c",
+        "CMD [\"sh\"]",
+        plain.to_str().unwrap(),
+        "imp:v1",
+    ]);
     assert!(id.trim().starts_with("sha256:"), "{id}");
     let (o, e, code) = s.run_image("imp:v1", Some(&["sh", "-c", "echo imported"]));
     assert_eq!((o.as_str(), code), ("imported\n", 0), "{e}");
 
     let gz = common::busybox_tarball(dir.path(), true);
-    let args = ["import", "-c", "ENV A=1 B=\"two words\"", "-c", "WORKDIR /tmp"];
-    let out = s.run_stdin(&[&args[..], &["-c", "CMD echo $B in $(pwd)", "-", "imp:gz"]].concat(), &gz);
+    let args = [
+        "import",
+        "-c",
+        "ENV A=1 B=\"two words\"",
+        "-c",
+        "WORKDIR /tmp",
+    ];
+    let out = s.run_stdin(
+        &[&args[..], &["-c", "CMD echo $B in $(pwd)", "-", "imp:gz"]].concat(),
+        &gz,
+    );
     assert!(out.status.success(), "{}", common::text(&out));
     let (o, e, code) = s.run_image("imp:gz", None);
     assert_eq!((o.as_str(), code), ("two words in /tmp\n", 0), "{e}");
@@ -403,7 +472,10 @@ fn import_a_rootfs_tarball() {
     assert!(code == 0 && o.starts_with("root:x:0:0"), "{o}{e}");
     let err = s.fail(&["import", "-c", "RUN true", plain.to_str().unwrap()]);
     assert!(err.contains("supported: CMD"), "{err}");
-    assert_eq!(s.inspect("imp:gz")["History"][0]["comment"], "Imported from -");
+    assert_eq!(
+        s.inspect("imp:gz")["History"][0]["comment"],
+        "Imported from -"
+    );
 }
 
 #[test]
@@ -535,6 +607,10 @@ fn a_corrupted_layer_blob_is_named_by_unpack_build_and_save() {
     let (hex, blob) = layer_blob(&s, "busybox");
     common::flip_byte(&blob);
     let b2 = dir.path().join("b2");
-    assert!(s.fail(&["unpack", "busybox", b2.to_str().unwrap()]).contains(&hex));
-    assert!(s.fail(&["save", "-o", out2.to_str().unwrap(), "busybox"]).contains(&hex));
+    assert!(s
+        .fail(&["unpack", "busybox", b2.to_str().unwrap()])
+        .contains(&hex));
+    assert!(s
+        .fail(&["save", "-o", out2.to_str().unwrap(), "busybox"])
+        .contains(&hex));
 }

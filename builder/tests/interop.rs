@@ -89,7 +89,14 @@ impl Drop for Scratch {
 /// busybox saved by us as `format` into `dir`.
 fn saved(s: &Store, dir: &Path, format: &str) -> PathBuf {
     let f = dir.join(format!("ours-{format}.tar"));
-    s.ok(&["save", "--format", format, "-o", f.to_str().unwrap(), "busybox"]);
+    s.ok(&[
+        "save",
+        "--format",
+        format,
+        "-o",
+        f.to_str().unwrap(),
+        "busybox",
+    ]);
     f
 }
 
@@ -148,15 +155,29 @@ fn podman_loads_our_oci_and_docker_archives() {
         let out = must(p.cmd().arg("load").arg("-i").arg(&f));
         assert!(out.contains("busybox"), "{out}");
     }
-    let images = must(p.cmd().args(["images", "--format", "{{.Repository}}:{{.Tag}} {{.ID}}"]));
+    let images = must(
+        p.cmd()
+            .args(["images", "--format", "{{.Repository}}:{{.Tag}} {{.ID}}"]),
+    );
     assert!(images.contains("busybox:latest"), "{images}");
     let id = s.id_of("busybox");
-    assert!(images.contains(&id.trim_start_matches("sha256:")[..12]), "{images}");
+    assert!(
+        images.contains(&id.trim_start_matches("sha256:")[..12]),
+        "{images}"
+    );
     // Running needs a container runtime podman can use here; when it has
     // none, what it listed is the proof.
-    let run = sh(p
-        .cmd()
-        .args(["run", "--rm", "--network", "none", "--ulimit", "host", "busybox", "cat", "/etc/group"]));
+    let run = sh(p.cmd().args([
+        "run",
+        "--rm",
+        "--network",
+        "none",
+        "--ulimit",
+        "host",
+        "busybox",
+        "cat",
+        "/etc/group",
+    ]));
     if run.status.success() {
         assert!(String::from_utf8_lossy(&run.stdout).starts_with("root:x:0:"));
     } else {
@@ -172,15 +193,19 @@ fn we_load_what_podman_saves() {
     let work = Scratch::new("berth-interop-");
     let ours = saved(&s, work.path(), "oci");
     must(p.cmd().arg("load").arg("-i").arg(&ours));
-    let name = must(p.cmd().args(["images", "--format", "{{.Repository}}:{{.Tag}}"]));
+    let name = must(
+        p.cmd()
+            .args(["images", "--format", "{{.Repository}}:{{.Tag}}"]),
+    );
     let name = name.lines().next().unwrap().to_string();
     for format in ["oci-archive", "docker-archive"] {
         let f = work.join(&format!("podman-{format}.tar"));
-        must(p
-            .cmd()
-            .args(["save", "--format", format, "-o"])
-            .arg(&f)
-            .arg(&name));
+        must(
+            p.cmd()
+                .args(["save", "--format", format, "-o"])
+                .arg(&f)
+                .arg(&name),
+        );
         let fresh = Store::new();
         let out = fresh.ok(&["load", "-i", f.to_str().unwrap()]);
         assert!(out.starts_with("Loaded image"), "{out}");
@@ -237,7 +262,9 @@ fn we_load_what_skopeo_copies() {
 
 #[test]
 fn buildah_reads_our_oci_archive() {
-    let Some(buildah) = tool("buildah") else { return };
+    let Some(buildah) = tool("buildah") else {
+        return;
+    };
     let s = Store::new();
     s.base();
     let work = Scratch::new("berth-buildah-");
@@ -251,7 +278,11 @@ fn buildah_reads_our_oci_archive() {
             .args(["--storage-driver", "vfs"]);
         c
     };
-    let ctr = must(cmd().arg("from").arg(format!("oci-archive:{}", f.display())));
+    let ctr = must(
+        cmd()
+            .arg("from")
+            .arg(format!("oci-archive:{}", f.display())),
+    );
     let ctr = ctr.trim().lines().last().unwrap().to_string();
     let mnt = must(cmd().args(["mount", &ctr]));
     let mnt = PathBuf::from(mnt.trim());
@@ -269,9 +300,11 @@ fn umoci_unpacks_our_store() {
     let work = Scratch::new("berth-umoci-");
     let bundle = work.join("bundle");
     let image = format!("{}:busybox:latest", s.root().display());
-    must(Command::new(&umoci)
-        .args(["unpack", "--image", &image])
-        .arg(&bundle));
+    must(
+        Command::new(&umoci)
+            .args(["unpack", "--image", &image])
+            .arg(&bundle),
+    );
     assert!(bundle.join("rootfs/bin/busybox").is_file());
     assert!(bundle.join("config.json").is_file());
 }
@@ -376,6 +409,12 @@ fn docker_loads_ours_and_we_load_what_docker_saves() {
     );
     must(d.cmd().args(["tag", "busybox", "fromdocker:v1"]));
     let back = work.join("docker-saved.tar");
-    must(d.cmd().arg("save").arg("-o").arg(&back).arg("fromdocker:v1"));
+    must(
+        d.cmd()
+            .arg("save")
+            .arg("-o")
+            .arg(&back)
+            .arg("fromdocker:v1"),
+    );
     loads_and_runs(&back, "fromdocker:v1");
 }

@@ -61,7 +61,10 @@ pub fn import(
 /// One `--change` line applied to the config.
 fn apply_change(c: &mut ContainerConfig, line: &str) -> Result<()> {
     let bad = |why: &str| ArchiveError::Bad(format!("--change {line:?}: {why}"));
-    let (word, rest) = line.trim().split_once(char::is_whitespace).unwrap_or((line, ""));
+    let (word, rest) = line
+        .trim()
+        .split_once(char::is_whitespace)
+        .unwrap_or((line, ""));
     let rest = rest.trim();
     match word.to_ascii_uppercase().as_str() {
         "CMD" => c.cmd = Some(command(rest)),
@@ -87,9 +90,8 @@ fn apply_change(c: &mut ContainerConfig, line: &str) -> Result<()> {
 
 /// The exec form (a JSON array) as it is, else the shell form.
 fn command(text: &str) -> Vec<String> {
-    serde_json::from_str::<Vec<String>>(text).unwrap_or_else(|_| {
-        vec!["/bin/sh".into(), "-c".into(), text.into()]
-    })
+    serde_json::from_str::<Vec<String>>(text)
+        .unwrap_or_else(|_| vec!["/bin/sh".into(), "-c".into(), text.into()])
 }
 
 /// `K=V K2="v 2"`: whitespace-separated pairs, double quotes kept together.
