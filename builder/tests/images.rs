@@ -614,3 +614,26 @@ fn a_corrupted_layer_blob_is_named_by_unpack_build_and_save() {
         .fail(&["save", "-o", out2.to_str().unwrap(), "busybox"])
         .contains(&hex));
 }
+
+#[test]
+fn save_without_output_writes_stdout() {
+    let s = Store::new();
+    s.base();
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("piped.tar");
+    let out = s
+        .cmd()
+        .args(["save", "--format", "docker", "busybox"])
+        .stdout(fs::File::create(&f).unwrap())
+        .status()
+        .unwrap();
+    assert!(out.success());
+    let fresh = Store::new();
+    let out = fresh.run_stdin(&["load", "-q"], &f);
+    assert!(out.status.success(), "{}", common::text(&out));
+    assert_eq!(fresh.id_of("busybox"), s.id_of("busybox"));
+    // A save that cannot be written names the file asked for, once.
+    let err = s.fail(&["save", "-o", "/nonexistent/dir/x.tar", "busybox"]);
+    assert!(err.starts_with("error: /nonexistent/dir/x.tar: "), "{err}");
+    assert_eq!(err.matches("os error").count(), 1, "{err}");
+}

@@ -1,7 +1,7 @@
 //! `builder save`, `load` and `import`.
 
 use std::fs::File;
-use std::io::BufReader;
+use std::io::{BufReader, IsTerminal};
 use std::path::PathBuf;
 
 use anyhow::Context;
@@ -18,9 +18,9 @@ pub enum FormatArg {
 
 #[derive(clap::Args)]
 pub struct SaveArgs {
-    /// The archive to write.
+    /// The archive to write (default: stdout, when it is not a terminal).
     #[arg(short, long)]
-    output: PathBuf,
+    output: Option<PathBuf>,
     /// oci (an OCI image layout in a tar) or docker (`docker load`'s own format).
     #[arg(long, value_enum, default_value = "oci")]
     format: FormatArg,
@@ -66,7 +66,17 @@ pub fn save(store: &Store, a: SaveArgs) -> anyhow::Result<i32> {
         FormatArg::Oci => Format::Oci,
         FormatArg::Docker => Format::Docker,
     };
-    archive::save(store, &images, format, &a.output)?;
+    match &a.output {
+        Some(path) => archive::save(store, &images, format, path)?,
+        None => {
+            let stdout = std::io::stdout();
+            if stdout.is_terminal() {
+                anyhow::bail!("cowardly refusing to save to a terminal. Use the -o flag or redirect");
+            }
+            let mut w = std::io::BufWriter::with_capacity(1 << 20, stdout.lock());
+            archive::save_to(store, &images, format, &mut w)?;
+        }
+    }
     Ok(0)
 }
 
