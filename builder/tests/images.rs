@@ -416,7 +416,7 @@ fn tar_of(entries: &[(String, Vec<u8>)]) -> Vec<u8> {
 fn hostile_archives_are_refused_and_leave_nothing() {
     let mut good = oci_entries();
     good.push(("../evil".into(), b"x".to_vec()));
-    refused(&tar_of(&good), "..");
+    refused(&tar_of(&good), "\"../evil\": path escapes");
 
     let manifest = br#"[{"Config":"../../etc/passwd","RepoTags":["evil:latest"],"Layers":[]}]"#;
     refused(
@@ -435,6 +435,42 @@ fn hostile_archives_are_refused_and_leave_nothing() {
     let i = layer.1.len() / 2;
     layer.1[i] ^= 0xff;
     refused(&tar_of(&bad), &digest);
+
+    // A layer "blob" that is a symlink to a host file whose digest it bears:
+    // refused, not copied into the store.
+    refused(&tar_of(&symlinked_layer()), "is not a regular file");
+}
+
+fn hex_of(b: &[u8]) -> String {
+    berth_builder::digest::Digest::of(b).hex()
+}
+
+/// oci_entries with the layer replaced by a symlink to /bin/busybox, and
+/// the manifest and index rewritten to name it by busybox's digest.
+fn symlinked_layer() -> Vec<(String, Vec<u8>)> {
+    let mut e = oci_entries();
+    let get = |e: &[(String, Vec<u8>)], n: &str| e.iter().find(|x| x.0 == n).unwrap().1.clone();
+    let mut index: Value = serde_json::from_slice(&get(&e, "index.json")).unwrap();
+    let mdig = index["manifests"][0]["digest"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let mname = format!("blobs/sha256/{}", mdig.trim_start_matches("sha256:"));
+    let mut m: Value = serde_json::from_slice(&get(&e, &mname)).unwrap();
+    let target = fs::read("/bin/busybox").unwrap();
+    let lhex = hex_of(&target);
+    let old = m["layers"][0]["digest"].as_str().unwrap().to_string();
+    m["layers"][0]["digest"] = format!("sha256:{lhex}").into();
+    m["layers"][0]["size"] = target.len().into();
+    let mbytes = serde_json::to_vec(&m).unwrap();
+    index["manifests"][0]["digest"] = format!("sha256:{}", hex_of(&mbytes)).into();
+    index["manifests"][0]["size"] = mbytes.len().into();
+    e.retain(|x| x.0 != mname && !x.0.ends_with(old.trim_start_matches("sha256:")));
+    e.retain(|x| x.0 != "index.json");
+    e.push(("index.json".into(), serde_json::to_vec(&index).unwrap()));
+    e.push((format!("blobs/sha256/{}", hex_of(&mbytes)), mbytes));
+    e.push((format!("blobs/sha256/{lhex}"), b"->/bin/busybox".to_vec()));
+    e
 }
 
 #[test]

@@ -71,7 +71,9 @@ pub fn save(store: &Store, a: SaveArgs) -> anyhow::Result<i32> {
         None => {
             let stdout = std::io::stdout();
             if stdout.is_terminal() {
-                anyhow::bail!("cowardly refusing to save to a terminal. Use the -o flag or redirect");
+                anyhow::bail!(
+                    "cowardly refusing to save to a terminal. Use the -o flag or redirect"
+                );
             }
             let mut w = std::io::BufWriter::with_capacity(1 << 20, stdout.lock());
             archive::save_to(store, &images, format, &mut w)?;

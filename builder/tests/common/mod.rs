@@ -313,13 +313,19 @@ impl Store {
 }
 
 /// A tar of `entries` (name, content) written byte by byte, so that a test
-/// can name what no tar library writes (`../evil`).
+/// can name what no tar library writes (`../evil`). A name ending in `/` is
+/// a dir; content `->TARGET` makes a symlink to TARGET.
 pub fn raw_tar(entries: &[(&str, &[u8])]) -> Vec<u8> {
     let mut out = Vec::new();
     for (name, data) in entries {
         let mut h = [0u8; 512];
         h[..name.len()].copy_from_slice(name.as_bytes());
         let dir = name.ends_with('/');
+        let link = data.strip_prefix(b"->");
+        let data: &[u8] = if link.is_some() { b"" } else { data };
+        if let Some(t) = link {
+            h[157..157 + t.len()].copy_from_slice(t);
+        }
         let octal = |h: &mut [u8], at: usize, len: usize, v: u64| {
             let s = format!("{v:0w$o}\0", w = len - 1);
             h[at..at + len].copy_from_slice(s.as_bytes());
@@ -329,7 +335,11 @@ pub fn raw_tar(entries: &[(&str, &[u8])]) -> Vec<u8> {
         octal(&mut h, 116, 8, 0);
         octal(&mut h, 124, 12, data.len() as u64);
         octal(&mut h, 136, 12, 0);
-        h[156] = if dir { b'5' } else { b'0' };
+        h[156] = match (dir, link) {
+            (true, _) => b'5',
+            (_, Some(_)) => b'2',
+            _ => b'0',
+        };
         h[257..263].copy_from_slice(b"ustar\0");
         h[263..265].copy_from_slice(b"00");
         h[148..156].copy_from_slice(b"        ");
