@@ -40,6 +40,12 @@ pub fn unpack(store: &Store, image: &Image, dir: &Path) -> Result<()> {
     if existed && fs::read_dir(dir).map_err(|e| at(dir, e))?.next().is_some() {
         return Err(at(dir, "exists and is not empty"));
     }
+    // Known before any layer is extracted: an image that cannot start.
+    let c = &image.config.config;
+    let empty = |v: &Option<Vec<String>>| v.as_ref().is_none_or(|v| v.is_empty());
+    if empty(&c.entrypoint) && empty(&c.cmd) {
+        return Err(BundleError::NoCommand.into());
+    }
     let result = write_bundle(store, image, dir);
     if result.is_err() {
         let _ = fs::remove_dir_all(dir.join("rootfs"));

@@ -1,15 +1,17 @@
 //! Reading archives: the tar is extracted by the hardened applier into a
-//! temp dir (it is hostile input), then every blob goes into the store with
-//! its digest checked, and the images are indexed last.
+//! temp dir (it is hostile input), every image of it is read and every blob
+//! verified there, and only then do the blobs move into the store and the
+//! images into the index: a refused archive leaves nothing behind.
 
 use std::fs::File;
 use std::io::{self, BufReader, Read};
-use std::path::Path;
+use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
 use super::{io_at, ArchiveError, Result};
-use crate::digest::{Digest, HashWriter};
+use crate::digest::{Digest, HashReader, HashWriter};
 use crate::image::{
     host_platform, Descriptor, ImageConfig, Index, Manifest, MEDIA_LAYER_GZIP, MEDIA_LAYER_TAR,
     MEDIA_LAYER_ZSTD, REF_NAME,
@@ -18,58 +20,140 @@ use crate::layer::{self, ApplyMode, Limits};
 use crate::reference::Reference;
 use crate::store::Store;
 
+/// An image read from the archive, its blobs verified, not yet stored.
+struct Staged {
+    config: ImageConfig,
+    config_blob: (Digest, u64),
+    layers: Vec<Descriptor>,
+    tags: Vec<String>,
+    /// Files of the extracted archive and the digest each was checked to have.
+    files: Vec<(PathBuf, Digest)>,
+}
+
 /// Loads every image of the archive; returns the names (or ids) loaded.
 pub fn load(store: &Store, input: &mut dyn Read) -> Result<Vec<String>> {
+    // Blobs moved in are unreferenced until the index names them: no
+    // collection may run meanwhile.
+    let _held = store.build_lock()?;
     let tmp = store.temp_dir()?;
     let dir = tmp.path().join("archive");
     std::fs::create_dir(&dir).map_err(io_at(&dir))?;
     layer::apply_layer(input, &dir, ApplyMode::Flat, &Limits::default())
         .map_err(|e| ArchiveError::Bad(format!("not a readable image archive: {e}")))?;
-    if dir.join("index.json").is_file() {
-        load_oci(store, &dir)
+    let staged = if dir.join("index.json").is_file() {
+        stage_oci(&dir)?
     } else if dir.join("manifest.json").is_file() {
-        load_docker(store, &dir)
+        stage_docker(&dir)?
     } else {
-        Err(ArchiveError::Bad(
+        return Err(ArchiveError::Bad(
             "not an OCI or docker image archive: it has neither index.json nor manifest.json"
                 .into(),
-        ))
+        ));
+    };
+    commit(store, staged)
+}
+
+/// Moves the verified blobs in, then indexes the images.
+fn commit(store: &Store, staged: Vec<Staged>) -> Result<Vec<String>> {
+    for s in &staged {
+        for (path, d) in &s.files {
+            if !store.has_blob(d) {
+                // The archive chose the file's mode: blobs are plain 0644.
+                std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o644))
+                    .map_err(io_at(path))?;
+                store.ingest_file(path, d)?;
+            }
+        }
     }
-}
-
-fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T> {
-    let bytes = std::fs::read(path).map_err(io_at(path))?;
-    serde_json::from_slice(&bytes).map_err(|e| {
-        ArchiveError::Bad(format!(
-            "{}: {e}",
-            path.file_name().unwrap_or_default().to_string_lossy()
-        ))
-    })
-}
-
-/// Copies a blob of the layout into the store, checking its digest.
-fn ingest(store: &Store, dir: &Path, d: &Digest) -> Result<()> {
-    if store.has_blob(d) {
-        return Ok(());
-    }
-    let path = dir.join("blobs/sha256").join(d.hex());
-    let mut f = File::open(&path)
-        .map_err(|_| ArchiveError::Bad(format!("blob {d} is missing from the archive")))?;
-    store.put_stream(&mut f, Some(d))?;
-    Ok(())
-}
-
-fn load_oci(store: &Store, dir: &Path) -> Result<Vec<String>> {
-    let index: Index = read_json(&dir.join("index.json"))?;
     let mut names = Vec::new();
+    for s in staged {
+        store.add_manifest(&s.config, s.config_blob, s.layers, &s.tags, None)?;
+        if s.tags.is_empty() {
+            names.push(s.config_blob.0.to_string());
+        }
+        names.extend(s.tags);
+    }
+    Ok(names)
+}
+
+/// The archive's file `rel`, opened only when it is a regular file inside
+/// `dir` (no symlink out of it, no `..`).
+fn open_inside(dir: &Path, rel: &str) -> Result<(File, PathBuf)> {
+    let clean = rel.trim_start_matches('/');
+    if clean.split('/').any(|c| c == "..") {
+        return Err(ArchiveError::Bad(format!(
+            "the archive names {rel:?}, outside the archive"
+        )));
+    }
+    let path = dir.join(clean);
+    let missing = || ArchiveError::Bad(format!("{rel} is missing from the archive"));
+    let real = path.canonicalize().map_err(|_| missing())?;
+    let base = dir.canonicalize().map_err(io_at(dir))?;
+    let meta = std::fs::symlink_metadata(&path).map_err(|_| missing())?;
+    if !real.starts_with(&base) || !meta.is_file() {
+        return Err(ArchiveError::Bad(format!(
+            "{rel} in the archive is not a regular file"
+        )));
+    }
+    let f = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NOFOLLOW)
+        .open(&path)
+        .map_err(io_at(&path))?;
+    Ok((f, path))
+}
+
+fn read_json<T: serde::de::DeserializeOwned>(dir: &Path, rel: &str) -> Result<T> {
+    let (mut f, path) = open_inside(dir, rel)?;
+    let mut bytes = Vec::new();
+    f.read_to_end(&mut bytes).map_err(io_at(&path))?;
+    serde_json::from_slice(&bytes).map_err(|e| ArchiveError::Bad(format!("{rel}: {e}")))
+}
+
+/// Hashes and fsyncs an archive file; refuses it when it is not `want`.
+fn verify(dir: &Path, rel: &str, want: Option<&Digest>) -> Result<(PathBuf, Digest, u64)> {
+    let (f, path) = open_inside(dir, rel)?;
+    let mut r = HashReader::new(BufReader::with_capacity(1 << 20, f));
+    io::copy(&mut r, &mut io::sink()).map_err(io_at(&path))?;
+    let (d, n) = r.finish();
+    if let Some(w) = want.filter(|w| **w != d) {
+        return Err(ArchiveError::Bad(format!(
+            "blob {w} of the archive does not match its digest: its content is {d}"
+        )));
+    }
+    File::open(&path)
+        .and_then(|f| f.sync_all())
+        .map_err(io_at(&path))?;
+    Ok((path, d, n))
+}
+
+/// A blob of the OCI layout, verified; parsed as JSON when asked.
+fn oci_blob(dir: &Path, d: &Digest, files: &mut Vec<(PathBuf, Digest)>) -> Result<PathBuf> {
+    let rel = format!("blobs/sha256/{}", d.hex());
+    let (path, _, _) = verify(dir, &rel, Some(d))?;
+    files.push((path.clone(), *d));
+    Ok(path)
+}
+
+fn oci_json<T: serde::de::DeserializeOwned>(
+    dir: &Path,
+    d: &Digest,
+    files: &mut Vec<(PathBuf, Digest)>,
+) -> Result<T> {
+    oci_blob(dir, d, files)?;
+    read_json(dir, &format!("blobs/sha256/{}", d.hex()))
+}
+
+fn stage_oci(dir: &Path) -> Result<Vec<Staged>> {
+    let index: Index = read_json(dir, "index.json")?;
+    let mut out = Vec::new();
     for desc in &index.manifests {
-        let manifest_desc = pick_manifest(store, dir, desc)?;
-        ingest(store, dir, &manifest_desc.digest)?;
-        let manifest: Manifest = store.read_json(&manifest_desc.digest, "an image manifest")?;
-        ingest(store, dir, &manifest.config.digest)?;
-        let config: ImageConfig = store.read_json(&manifest.config.digest, "an image config")?;
+        let mut files = Vec::new();
+        let manifest_desc = pick_manifest(dir, desc, &mut files)?;
+        let manifest: Manifest = oci_json(dir, &manifest_desc.digest, &mut files)?;
+        let config: ImageConfig = oci_json(dir, &manifest.config.digest, &mut files)?;
         for l in &manifest.layers {
-            ingest(store, dir, &l.digest)?;
+            oci_blob(dir, &l.digest, &mut files)?;
         }
         if config.rootfs.diff_ids.len() != manifest.layers.len() {
             return Err(ArchiveError::Bad(format!(
@@ -77,32 +161,42 @@ fn load_oci(store: &Store, dir: &Path) -> Result<Vec<String>> {
                 manifest.config.digest
             )));
         }
-        let tag = oci_name(desc);
-        let tags: Vec<String> = tag.iter().cloned().collect();
-        let cd = (manifest.config.digest, manifest.config.size);
-        store.add_manifest(&config, cd, manifest.layers.clone(), &tags, None)?;
-        names.push(tag.unwrap_or_else(|| manifest.config.digest.to_string()));
+        out.push(Staged {
+            config,
+            config_blob: (manifest.config.digest, manifest.config.size),
+            layers: manifest.layers,
+            tags: oci_name(desc).into_iter().collect(),
+            files,
+        });
     }
-    Ok(names)
+    Ok(out)
 }
 
-/// The tag of an index entry: containerd's full name, else the ref name.
+/// The tag of an index entry: containerd's full name, else the ref name
+/// (a bare tag there, as skopeo writes `oci-archive:F:latest`, names none).
 fn oci_name(desc: &Descriptor) -> Option<String> {
     let a = desc.annotations.as_ref()?;
-    let raw = a
-        .get("io.containerd.image.name")
-        .or_else(|| a.get(REF_NAME))?;
+    if let Some(full) = a.get("io.containerd.image.name") {
+        return Reference::parse(full).ok()?.tagged();
+    }
+    let raw = a.get(REF_NAME)?;
+    if !raw.contains(':') && !raw.contains('/') {
+        return None;
+    }
     Reference::parse(raw).ok()?.tagged()
 }
 
 /// An entry that is an index (multi-platform) gives the host's manifest.
-fn pick_manifest(store: &Store, dir: &Path, desc: &Descriptor) -> Result<Descriptor> {
+fn pick_manifest(
+    dir: &Path,
+    desc: &Descriptor,
+    files: &mut Vec<(PathBuf, Digest)>,
+) -> Result<Descriptor> {
     let is_index = desc.media_type.contains("index") || desc.media_type.contains("manifest.list");
     if !is_index {
         return Ok(desc.clone());
     }
-    ingest(store, dir, &desc.digest)?;
-    let inner: Index = store.read_json(&desc.digest, "an image index")?;
+    let inner: Index = oci_json(dir, &desc.digest, files)?;
     let host = host_platform();
     inner
         .manifests
@@ -126,25 +220,12 @@ struct DockerEntry {
     layers: Vec<String>,
 }
 
-/// A path named by manifest.json, kept inside the archive dir.
-fn inside(dir: &Path, name: &str) -> Result<std::path::PathBuf> {
-    let rel = name.trim_start_matches('/');
-    if rel.split('/').any(|c| c == "..") {
-        return Err(ArchiveError::Bad(format!(
-            "manifest.json names {name:?}, outside the archive"
-        )));
-    }
-    Ok(dir.join(rel))
-}
-
-fn load_docker(store: &Store, dir: &Path) -> Result<Vec<String>> {
-    let entries: Vec<DockerEntry> = read_json(&dir.join("manifest.json"))?;
-    let mut names = Vec::new();
+fn stage_docker(dir: &Path) -> Result<Vec<Staged>> {
+    let entries: Vec<DockerEntry> = read_json(dir, "manifest.json")?;
+    let mut out = Vec::new();
     for e in entries {
-        let cfg_path = inside(dir, &e.config)?;
-        let mut f = File::open(&cfg_path).map_err(io_at(&cfg_path))?;
-        let cd = store.put_stream(&mut f, None)?;
-        let config: ImageConfig = store.read_json(&cd.0, "an image config")?;
+        let (cfg_path, cd, cs) = verify(dir, &e.config, None)?;
+        let config: ImageConfig = read_json(dir, &e.config)?;
         if config.rootfs.diff_ids.len() != e.layers.len() {
             return Err(ArchiveError::Bad(format!(
                 "{}: the config lists {} layers, manifest.json {}",
@@ -153,58 +234,62 @@ fn load_docker(store: &Store, dir: &Path) -> Result<Vec<String>> {
                 e.layers.len()
             )));
         }
+        let mut files = vec![(cfg_path, cd)];
         let mut layers = Vec::new();
         for (name, want) in e.layers.iter().zip(&config.rootfs.diff_ids) {
-            layers.push(docker_layer(store, &inside(dir, name)?, want)?);
+            let (desc, path) = docker_layer(dir, name, want)?;
+            files.push((path, desc.digest));
+            layers.push(desc);
         }
-        let tags: Vec<String> = e
+        let tags = e
             .repo_tags
             .unwrap_or_default()
             .iter()
             .filter_map(|t| Reference::parse(t).ok()?.tagged())
             .collect();
-        store.add_manifest(&config, cd, layers, &tags, None)?;
-        if tags.is_empty() {
-            names.push(cd.0.to_string());
-        }
-        names.extend(tags);
+        out.push(Staged {
+            config,
+            config_blob: (cd, cs),
+            layers,
+            tags,
+            files,
+        });
     }
-    Ok(names)
+    Ok(out)
 }
 
 /// A docker layer file (a tar, or compressed by newer dockers) as a blob,
 /// its uncompressed digest checked against the config's diffID.
-fn docker_layer(store: &Store, path: &Path, want: &Digest) -> Result<Descriptor> {
+fn docker_layer(dir: &Path, name: &str, want: &Digest) -> Result<(Descriptor, PathBuf)> {
+    let (mut f, path) = open_inside(dir, name)?;
     let mut head = [0u8; 4];
-    let n = File::open(path)
-        .and_then(|mut f| f.read(&mut head))
-        .map_err(io_at(path))?;
+    let n = f.read(&mut head).map_err(io_at(&path))?;
     let media = match &head[..n] {
         [0x1f, 0x8b, ..] => MEDIA_LAYER_GZIP,
         [0x28, 0xb5, 0x2f, 0xfd] => MEDIA_LAYER_ZSTD,
         _ => MEDIA_LAYER_TAR,
     };
-    let f = File::open(path).map_err(io_at(path))?;
+    let (f, _) = open_inside(dir, name)?;
     let mut hw = HashWriter::new(io::sink());
+    let bad = |e: io::Error| ArchiveError::Bad(format!("layer {name} of the archive: {e}"));
     io::copy(
-        &mut layer::decompress(Box::new(BufReader::new(f))).map_err(io_at(path))?,
+        &mut layer::decompress(Box::new(BufReader::new(f))).map_err(bad)?,
         &mut hw,
     )
-    .map_err(io_at(path))?;
+    .map_err(bad)?;
     let (diff_id, _, _) = hw.finish();
     if diff_id != *want {
         return Err(ArchiveError::Bad(format!(
-            "{}: its content is {diff_id}, the config says {want}",
-            path.display()
+            "layer {name} of the archive: its content is {diff_id}, the config says {want}"
         )));
     }
-    let mut f = File::open(path).map_err(io_at(path))?;
-    let (digest, size) = store.put_stream(&mut f, None)?;
-    Ok(Descriptor {
+    let (path, digest, size) = verify(dir, name, None)?;
+    let desc = Descriptor {
         media_type: media.into(),
         digest,
         size,
         annotations: None,
         platform: None,
-    })
+    };
+    Ok((desc, path))
 }

@@ -10,17 +10,16 @@ mod save;
 
 pub use import::import;
 pub use load::load;
-pub use save::{save, Format};
+pub use save::{save, save_to, Format};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ArchiveError {
     #[error(transparent)]
     Store(#[from] crate::store::StoreError),
-    #[error("{path}: {source}")]
-    Io {
-        path: String,
-        source: std::io::Error,
-    },
+    /// The io error is part of the message, not a `source`: printed with
+    /// its chain (`{:#}`) it would show twice.
+    #[error("{path}: {err}")]
+    Io { path: String, err: std::io::Error },
     #[error("{0}")]
     Bad(String),
 }
@@ -28,8 +27,8 @@ pub enum ArchiveError {
 pub type Result<T> = std::result::Result<T, ArchiveError>;
 
 pub(crate) fn io_at(path: &std::path::Path) -> impl FnOnce(std::io::Error) -> ArchiveError + '_ {
-    move |source| ArchiveError::Io {
+    move |err| ArchiveError::Io {
         path: path.display().to_string(),
-        source,
+        err,
     }
 }

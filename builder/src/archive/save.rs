@@ -28,21 +28,34 @@ pub fn save(
 ) -> Result<()> {
     let tmp = crate::store::atomic::temp_beside(out);
     let result = (|| {
-        let file = File::create(&tmp).map_err(io_at(&tmp))?;
-        let mut tar = tar::Builder::new(BufWriter::with_capacity(1 << 20, file));
-        match format {
-            Format::Oci => write_oci(store, images, &mut tar)?,
-            Format::Docker => write_docker(store, images, &mut tar)?,
-        }
-        let w = tar.into_inner().map_err(io_at(&tmp))?;
-        let f = w.into_inner().map_err(|e| io_at(&tmp)(e.into_error()))?;
-        f.sync_all().map_err(io_at(&tmp))?;
+        let file = File::create(&tmp).map_err(io_at(out))?;
+        let mut w = BufWriter::with_capacity(1 << 20, file);
+        save_to(store, images, format, &mut w)?;
+        let f = w.into_inner().map_err(|e| io_at(out)(e.into_error()))?;
+        f.sync_all().map_err(io_at(out))?;
         std::fs::rename(&tmp, out).map_err(io_at(out))
     })();
     if result.is_err() {
         let _ = std::fs::remove_file(&tmp);
     }
     result
+}
+
+/// Writes the archive to a stream (`save` without -o: stdout).
+pub fn save_to(
+    store: &Store,
+    images: &[(Image, Vec<String>)],
+    format: Format,
+    out: &mut dyn Write,
+) -> Result<()> {
+    let mut tar = tar::Builder::new(out);
+    match format {
+        Format::Oci => write_oci(store, images, &mut tar)?,
+        Format::Docker => write_docker(store, images, &mut tar)?,
+    }
+    tar.into_inner()
+        .and_then(|w| w.flush())
+        .map_err(io_at(Path::new("the archive")))
 }
 
 fn header(size: u64, mode: u32) -> tar::Header {
@@ -59,7 +72,7 @@ fn add_bytes<W: Write>(tar: &mut tar::Builder<W>, name: &str, bytes: &[u8]) -> R
     tar.append_data(&mut h, name, bytes)
         .map_err(|e| ArchiveError::Io {
             path: name.into(),
-            source: e,
+            err: e,
         })
 }
 
@@ -69,7 +82,7 @@ fn add_dir<W: Write>(tar: &mut tar::Builder<W>, name: &str) -> Result<()> {
     tar.append_data(&mut h, name, io::empty())
         .map_err(|e| ArchiveError::Io {
             path: name.into(),
-            source: e,
+            err: e,
         })
 }
 
@@ -87,7 +100,7 @@ fn add_blob<W: Write>(
     tar.append_data(&mut h, name, &mut r)
         .map_err(|e| ArchiveError::Io {
             path: name.into(),
-            source: e,
+            err: e,
         })?;
     let (actual, _) = r.finish();
     if actual != *d {
@@ -242,6 +255,6 @@ fn add_uncompressed<W: Write>(
     tar.append_data(&mut h, name, open()?)
         .map_err(|e| ArchiveError::Io {
             path: name.into(),
-            source: e,
+            err: e,
         })
 }

@@ -15,7 +15,7 @@ pub struct Args {
     /// Full ids.
     #[arg(long)]
     no_trunc: bool,
-    /// Also intermediate images (all are shown; accepted for docker's sake).
+    /// Also intermediate images (untagged parents of present images).
     #[arg(short, long)]
     all: bool,
     /// `json`: one JSON object per image and tag, as docker prints them.
@@ -34,9 +34,21 @@ struct Row {
     size: u64,
 }
 
-fn rows(images: &[Image]) -> Vec<Row> {
+/// Whether `img` is an intermediate image: untagged, and the parent of a
+/// present image (docker lists those only with -a).
+fn intermediate(img: &Image, images: &[Image]) -> bool {
+    img.tags.is_empty()
+        && images
+            .iter()
+            .any(|i| i.parent() == Some(img.id()) && i.id() != img.id())
+}
+
+fn rows(images: &[Image], all: bool) -> Vec<Row> {
     let mut out = Vec::new();
     for img in images {
+        if !all && intermediate(img, images) {
+            continue;
+        }
         let created = img
             .config
             .created
@@ -69,7 +81,7 @@ fn rows(images: &[Image]) -> Vec<Row> {
 }
 
 pub fn run(store: &Store, a: Args) -> anyhow::Result<i32> {
-    let mut rows = rows(&store.images()?);
+    let mut rows = rows(&store.images()?, a.all);
     if let Some(f) = &a.filter {
         let (repo, tag) = match f.rsplit_once(':').filter(|(_, t)| !t.contains('/')) {
             Some((r, t)) => (r.to_string(), Some(t.to_string())),

@@ -17,7 +17,7 @@ pub fn run(store: &Store, a: Args) -> anyhow::Result<i32> {
     let mut failed = false;
     for name in &a.images {
         if let Err(e) = remove(store, name, a.force) {
-            eprintln!("Error response: {e}");
+            eprintln!("error: {e}");
             failed = true;
         }
     }
@@ -32,35 +32,32 @@ fn remove(store: &Store, name: &str, force: bool) -> anyhow::Result<()> {
         .ok()
         .and_then(|r| r.tagged())
         .filter(|t| img.tags.contains(t));
-    let children = store
-        .images()?
-        .into_iter()
-        .filter(|i| i.parent() == Some(img.id()) && i.id() != img.id())
-        .count();
+    let has_child = !store.children(&img)?.is_empty();
     match by_tag {
-        Some(tag) if img.tags.len() > 1 => {
+        // By tag: the tag goes; the image stays while another tag or a
+        // child needs it (docker keeps such a parent as an intermediate).
+        Some(tag) => {
             store.untag(&tag)?;
             println!("Untagged: {tag}");
+            if img.tags.len() > 1 || has_child {
+                return Ok(());
+            }
         }
-        _ => {
-            if img.tags.len() > 1 && !force {
-                anyhow::bail!(
-                    "conflict: unable to delete {} (must be forced) - image is referenced in multiple repositories",
-                    img.id().short()
-                );
-            }
-            if children > 0 && !force {
-                anyhow::bail!(
-                    "conflict: unable to delete {} (cannot be forced) - image has dependent child images",
-                    img.id().short()
-                );
-            }
+        None if has_child => anyhow::bail!(
+            "conflict: unable to delete {} (cannot be forced) - image has dependent child images",
+            img.id().short()
+        ),
+        None if img.tags.len() > 1 && !force => anyhow::bail!(
+            "conflict: unable to delete {} (must be forced) - image is referenced in multiple repositories",
+            img.id().short()
+        ),
+        None => {
             for t in &img.tags {
                 println!("Untagged: {t}");
             }
-            store.remove_image(&img)?;
-            println!("Deleted: {}", img.id());
         }
     }
+    store.remove_image(&img)?;
+    println!("Deleted: {}", img.id());
     Ok(())
 }

@@ -1,7 +1,7 @@
 //! `builder save`, `load` and `import`.
 
 use std::fs::File;
-use std::io::BufReader;
+use std::io::{BufReader, IsTerminal};
 use std::path::PathBuf;
 
 use anyhow::Context;
@@ -18,9 +18,9 @@ pub enum FormatArg {
 
 #[derive(clap::Args)]
 pub struct SaveArgs {
-    /// The archive to write.
+    /// The archive to write (default: stdout, when it is not a terminal).
     #[arg(short, long)]
-    output: PathBuf,
+    output: Option<PathBuf>,
     /// oci (an OCI image layout in a tar) or docker (`docker load`'s own format).
     #[arg(long, value_enum, default_value = "oci")]
     format: FormatArg,
@@ -43,6 +43,10 @@ pub struct ImportArgs {
     file: String,
     /// Name[:tag] of the new image.
     name: Option<String>,
+    /// A Dockerfile instruction for the config: CMD, ENTRYPOINT, ENV,
+    /// WORKDIR, USER or LABEL (repeatable), as `docker import -c`.
+    #[arg(short = 'c', long = "change")]
+    changes: Vec<String>,
 }
 
 pub fn save(store: &Store, a: SaveArgs) -> anyhow::Result<i32> {
@@ -62,7 +66,19 @@ pub fn save(store: &Store, a: SaveArgs) -> anyhow::Result<i32> {
         FormatArg::Oci => Format::Oci,
         FormatArg::Docker => Format::Docker,
     };
-    archive::save(store, &images, format, &a.output)?;
+    match &a.output {
+        Some(path) => archive::save(store, &images, format, path)?,
+        None => {
+            let stdout = std::io::stdout();
+            if stdout.is_terminal() {
+                anyhow::bail!(
+                    "cowardly refusing to save to a terminal. Use the -o flag or redirect"
+                );
+            }
+            let mut w = std::io::BufWriter::with_capacity(1 << 20, stdout.lock());
+            archive::save_to(store, &images, format, &mut w)?;
+        }
+    }
     Ok(0)
 }
 
@@ -100,11 +116,11 @@ pub fn import(store: &Store, a: ImportArgs) -> anyhow::Result<i32> {
         .collect::<anyhow::Result<Vec<_>>>()?;
     let img = if a.file == "-" {
         let mut r = BufReader::new(std::io::stdin());
-        archive::import(store, &mut r, &tags, "-")?
+        archive::import(store, &mut r, &tags, "-", &a.changes)?
     } else {
         let f = File::open(&a.file).with_context(|| format!("open {}", a.file))?;
         let mut r = BufReader::with_capacity(1 << 20, f);
-        archive::import(store, &mut r, &tags, &a.file)?
+        archive::import(store, &mut r, &tags, &a.file, &a.changes)?
     };
     println!("{}", img.id());
     Ok(0)

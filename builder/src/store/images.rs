@@ -195,20 +195,35 @@ impl Store {
         })
     }
 
-    /// Removes a tag; returns whether the image is now without any tag.
+    /// Removes a tag; returns whether the image is now without any tag. An
+    /// image whose last tag goes keeps a dangling entry (`<none>`): `rmi`
+    /// or `prune` deletes it, or it stays as the parent of a child.
     pub fn untag(&self, tag: &str) -> Result<bool> {
         self.update_index(|ix| {
-            let digest = ix
+            let Some(entry) = ix
                 .manifests
                 .iter()
                 .find(|d| tag_of(d).as_deref() == Some(tag))
-                .map(|d| d.digest);
-            let Some(digest) = digest else {
+                .cloned()
+            else {
                 return Err(StoreError::NoImage(tag.to_string()));
             };
             index::remove_tag(ix, tag);
-            Ok(!ix.manifests.iter().any(|d| d.digest == digest))
+            let last = !ix.manifests.iter().any(|d| d.digest == entry.digest);
+            if last {
+                index::set_tag(ix, &entry, None);
+            }
+            Ok(last)
         })
+    }
+
+    /// The images built FROM `image` (docker's child images).
+    pub fn children(&self, image: &Image) -> Result<Vec<Image>> {
+        Ok(self
+            .images()?
+            .into_iter()
+            .filter(|i| i.parent() == Some(image.id()) && i.id() != image.id())
+            .collect())
     }
 
     /// Removes every index entry of the image.

@@ -290,3 +290,150 @@ impl Store {
         assert!(out.status.success(), "{}", text(&out));
     }
 }
+// ---- helpers for the image-verb and interop tests ----
+
+impl Store {
+    /// `builder ARGS` that must fail; its stderr.
+    pub fn fail(&self, args: &[&str]) -> String {
+        let out = self.run(args);
+        assert!(
+            !out.status.success(),
+            "builder {args:?} should have failed:\n{}",
+            text(&out)
+        );
+        String::from_utf8_lossy(&out.stderr).into_owned()
+    }
+
+    /// `builder ARGS` with `input` on stdin; its output.
+    pub fn run_stdin(&self, args: &[&str], input: &Path) -> Output {
+        let f = fs::File::open(input).expect("open stdin file");
+        self.cmd()
+            .args(args)
+            .stdin(Stdio::from(f))
+            .output()
+            .expect("run builder")
+    }
+
+    /// The entries of the store's index.json.
+    pub fn index_entries(&self) -> Vec<serde_json::Value> {
+        let bytes = fs::read(self.root().join("index.json")).expect("index.json");
+        let v: serde_json::Value = serde_json::from_slice(&bytes).expect("index json");
+        v["manifests"].as_array().cloned().unwrap_or_default()
+    }
+
+    /// The image id of `image`.
+    pub fn id_of(&self, image: &str) -> String {
+        self.inspect(image)["Id"].as_str().unwrap().to_string()
+    }
+}
+
+/// A tar of `entries` (name, content) written byte by byte, so that a test
+/// can name what no tar library writes (`../evil`). A name ending in `/` is
+/// a dir; content `->TARGET` makes a symlink to TARGET.
+pub fn raw_tar(entries: &[(&str, &[u8])]) -> Vec<u8> {
+    let mut out = Vec::new();
+    for (name, data) in entries {
+        let mut h = [0u8; 512];
+        h[..name.len()].copy_from_slice(name.as_bytes());
+        let dir = name.ends_with('/');
+        let link = data.strip_prefix(b"->");
+        let data: &[u8] = if link.is_some() { b"" } else { data };
+        if let Some(t) = link {
+            h[157..157 + t.len()].copy_from_slice(t);
+        }
+        let octal = |h: &mut [u8], at: usize, len: usize, v: u64| {
+            let s = format!("{v:0w$o}\0", w = len - 1);
+            h[at..at + len].copy_from_slice(s.as_bytes());
+        };
+        octal(&mut h, 100, 8, if dir { 0o755 } else { 0o644 });
+        octal(&mut h, 108, 8, 0);
+        octal(&mut h, 116, 8, 0);
+        octal(&mut h, 124, 12, data.len() as u64);
+        octal(&mut h, 136, 12, 0);
+        h[156] = match (dir, link) {
+            (true, _) => b'5',
+            (_, Some(_)) => b'2',
+            _ => b'0',
+        };
+        h[257..263].copy_from_slice(b"ustar\0");
+        h[263..265].copy_from_slice(b"00");
+        h[148..156].copy_from_slice(b"        ");
+        let sum: u64 = h.iter().map(|&b| b as u64).sum();
+        let s = format!("{sum:06o}\0 ");
+        h[148..156].copy_from_slice(s.as_bytes());
+        out.extend_from_slice(&h);
+        out.extend_from_slice(data);
+        out.resize(out.len().div_ceil(512) * 512, 0);
+    }
+    out.resize(out.len() + 1024, 0);
+    out
+}
+
+/// The entries of a tar file, read with the system tar: (name, bytes).
+pub fn untar(archive: &Path) -> Vec<(String, Vec<u8>)> {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let st = Command::new("tar")
+        .arg("-xf")
+        .arg(archive)
+        .arg("-C")
+        .arg(dir.path())
+        .status()
+        .expect("tar");
+    assert!(st.success(), "tar -xf {}", archive.display());
+    let mut out = Vec::new();
+    walk(dir.path(), dir.path(), &mut out);
+    out.sort();
+    out
+}
+
+fn walk(base: &Path, dir: &Path, out: &mut Vec<(String, Vec<u8>)>) {
+    for e in fs::read_dir(dir).unwrap().flatten() {
+        let p = e.path();
+        let rel = p.strip_prefix(base).unwrap().to_string_lossy().into_owned();
+        if p.is_dir() {
+            walk(base, &p, out);
+        } else {
+            out.push((rel, fs::read(&p).unwrap()));
+        }
+    }
+}
+
+/// A flat rootfs tar of busybox made by the system tar (gzip'd when asked).
+pub fn busybox_tarball(dir: &Path, gzip: bool) -> PathBuf {
+    let ctx = Context::new();
+    ctx.busybox_rootfs("rootfs");
+    let out = dir.join(if gzip { "rootfs.tar.gz" } else { "rootfs.tar" });
+    let flag = if gzip { "-czf" } else { "-cf" };
+    let st = Command::new("tar")
+        .arg(flag)
+        .arg(&out)
+        .arg("-C")
+        .arg(ctx.path().join("rootfs"))
+        .arg(".")
+        .status()
+        .expect("tar");
+    assert!(st.success(), "tar {flag}");
+    out
+}
+
+/// gzip -c of a file, beside it.
+pub fn gzip_copy(path: &Path) -> PathBuf {
+    let out = PathBuf::from(format!("{}.gz", path.display()));
+    let f = fs::File::create(&out).unwrap();
+    let st = Command::new("gzip")
+        .arg("-c")
+        .arg(path)
+        .stdout(f)
+        .status()
+        .expect("gzip");
+    assert!(st.success());
+    out
+}
+
+/// Flips one byte in the middle of a file.
+pub fn flip_byte(path: &Path) {
+    let mut b = fs::read(path).unwrap();
+    let i = b.len() / 2;
+    b[i] ^= 0xff;
+    fs::write(path, b).unwrap();
+}
