@@ -357,6 +357,30 @@ fn hostile_symlinks_stay_inside() {
     assert_eq!(u.read(&format!("/etc/{name}")), "inside");
     assert!(u.meta("/app").is_symlink());
 
+    // An ADDed tar whose entry crosses a symlink the image has (`evil -> /`)
+    // lands in the image's root, not the host's.
+    let ctx = Context::new();
+    ctx.write(&format!("t/evil/{name}"), "tar");
+    let ok = Command::new("tar")
+        .args(["-C", "t", "-cf", "t.tar", "evil"])
+        .current_dir(ctx.path())
+        .status()
+        .is_ok_and(|s| s.success());
+    if ok {
+        ctx.write(
+            "Dockerfile",
+            "FROM busybox\nRUN mkdir /x && ln -s / /x/evil\nADD t.tar /x/\n",
+        );
+        s.build(ctx.path(), &["-t", "hostile-tar"]);
+        let host = Path::new("/").join(&name);
+        assert!(!host.exists(), "ADD wrote the host's {}", host.display());
+        let u = s.unpack("hostile-tar");
+        // Either the link was followed inside the rootfs, or the tar's dir
+        // entry replaced it (never checked through the host's `evil -> /`).
+        let replaced = u.meta("/x/evil").is_dir() && u.exists(&format!("/x/evil/{name}"));
+        assert!(u.exists(&format!("/{name}")) || replaced);
+    }
+
     // A context symlink to a host file: BuildKit resolves it inside the
     // context, where /etc/passwd is not, and fails (`"/etc/passwd" not found`).
     let ctx = Context::new();

@@ -603,7 +603,6 @@ fn place(
     let (parent, name) = fscopy::split(&real);
     let pd = fscopy::open_dir(&parent).map_err(err)?;
     if real.is_dir() {
-        copier.dest_dir(&dest_rel).map_err(err)?;
         let d = fscopy::open_dir(&real).map_err(err)?;
         return copier
             .copy_children(d.as_raw_fd(), &s.rel, &dest_rel)
