@@ -78,6 +78,7 @@ pub fn copy(
         c,
         is_add,
         deps,
+        &exclude,
         &mut origins,
         &mut sources,
         &mut key_parts,
@@ -126,10 +127,8 @@ pub fn copy(
     let result = (|| {
         for s in &sources {
             let o = &origins[s.origin];
-            let filter = Filter {
-                ignore: o.dockerignore.then_some(&env.ctx.ignore),
-                exclude: Some(&exclude),
-            };
+            let ignore = o.dockerignore.then_some(&env.ctx.ignore);
+            let filter = Filter::for_source(ignore, Some(&exclude), &s.rel);
             let opts = CopyOpts {
                 chown: owner,
                 keep_owner: o.keep_owner,
@@ -174,11 +173,13 @@ fn parse_mode(env: &BuildEnv, step: &Step, s: &str) -> Result<u32> {
 }
 
 /// --chown's user[:group], names from the destination's /etc/passwd; a
-/// user alone means the same number for the group (docker).
+/// name alone takes its passwd group, a number alone the same number for
+/// the group (BuildKit's readUser).
 fn chown_ids(env: &BuildEnv, step: &Step, rootfs: &Path, spec: &str) -> Result<(u32, u32)> {
     let u = crate::bundle::resolve_user(rootfs, spec)
         .map_err(|e| step_error(env, step, format!("--chown={spec}: {e}")))?;
-    if spec.contains(':') {
+    let numeric = spec.parse::<u32>().is_ok();
+    if spec.contains(':') || !numeric {
         Ok((u.uid, u.gid))
     } else {
         Ok((u.uid, u.uid))
@@ -193,6 +194,7 @@ fn collect_sources(
     c: &Copy,
     is_add: bool,
     deps: &HashMap<usize, Arc<StageState>>,
+    exclude: &Matcher,
     origins: &mut Vec<Origin>,
     sources: &mut Vec<Source>,
     key_parts: &mut Vec<String>,
@@ -271,27 +273,27 @@ fn collect_sources(
                 format!("forbidden path outside the build context: {text}"),
             ));
         }
-        let matches = if fscopy::has_glob(&rel) {
+        let glob = fscopy::has_glob(&rel);
+        let matches = if glob {
             fscopy::expand_glob(&origins[0].root, &rel).map_err(|e| step_error(env, step, e))?
         } else {
             vec![rel.clone()]
         };
+        let prefix = glob_prefix(&rel);
         let matches: Vec<String> = matches
             .into_iter()
             .filter(|m| !(from.is_none() && env.ctx.ignore.excluded(m) && !m.is_empty()))
+            // --exclude drops what a wildcard matched (docs: `--exclude=*.txt
+            // hom*`), on the path below the wildcard's fixed part; a source
+            // named as such is never excluded (BuildKit).
+            .filter(|m| !(glob && exclude.excluded(below(m, &prefix))))
             .collect();
-        if matches.is_empty()
-            || (!fscopy::has_glob(&rel) && fscopy::resolve_inside(&origins[0].root, &rel).is_err())
+        if matches.is_empty() || (!glob && fscopy::resolve_inside(&origins[0].root, &rel).is_err())
         {
-            let where_ = if from.is_none() {
-                "in build context or excluded by .dockerignore"
-            } else {
-                "in the source stage or image"
-            };
             return Err(step_error(
                 env,
                 step,
-                format!("failed to compute cache key: \"/{rel}\": not found ({where_})"),
+                not_found(&origins[0].root, &rel, from.is_none()),
             ));
         }
         for m in matches {
@@ -304,6 +306,55 @@ fn collect_sources(
         }
     }
     Ok(())
+}
+
+/// The dir part of a source pattern before its first wildcard.
+fn glob_prefix(pattern: &str) -> String {
+    let fixed: Vec<&str> = pattern
+        .split('/')
+        .take_while(|c| !fscopy::has_glob(c))
+        .collect();
+    fixed.join("/")
+}
+
+/// `path` below `prefix` (a dir path, maybe "").
+fn below<'a>(path: &'a str, prefix: &str) -> &'a str {
+    if prefix.is_empty() {
+        return path;
+    }
+    path.strip_prefix(prefix)
+        .and_then(|r| r.strip_prefix('/'))
+        .unwrap_or(path)
+}
+
+/// BuildKit's message for a missing source; a symlink that resolves to
+/// nothing inside the context (`leak -> /etc/passwd`) names its target.
+fn not_found(root: &Path, rel: &str, context: bool) -> String {
+    let where_ = if context {
+        "in build context or excluded by .dockerignore"
+    } else {
+        "in the source stage or image"
+    };
+    let link = link_target(root, rel)
+        .map(|t| {
+            format!(
+                " (a symlink to \"{t}\", resolved inside the {})",
+                if context { "context" } else { "source" }
+            )
+        })
+        .unwrap_or_default();
+    format!("failed to compute cache key: \"/{rel}\"{link}: not found ({where_})")
+}
+
+/// The target of the symlink at `rel`, its parent resolved inside `root`.
+fn link_target(root: &Path, rel: &str) -> Option<String> {
+    let (parent, name) = match rel.rsplit_once('/') {
+        Some((p, n)) => (p, n),
+        None => ("", rel),
+    };
+    let dir = fscopy::open_dir(&fscopy::resolve_inside(root, parent).ok()?).ok()?;
+    let t = nix::fcntl::readlinkat(Some(dir.as_raw_fd()), name).ok()?;
+    Some(t.to_string_lossy().into_owned())
 }
 
 /// Heredoc text with `$VAR`s expanded, quotes kept as written.
@@ -500,10 +551,11 @@ fn hash_source(
     let (parent, name) = fscopy::split(&real);
     let pd = fscopy::open_dir(&parent)?;
     let mut h = Sha256::new();
-    let filter = Filter {
-        ignore: o.dockerignore.then_some(&env.ctx.ignore),
-        exclude: Some(exclude),
-    };
+    let filter = Filter::for_source(
+        o.dockerignore.then_some(&env.ctx.ignore),
+        Some(exclude),
+        rel,
+    );
     fscopy::hash_entry(pd.as_raw_fd(), &name, rel, &filter, o.keep_owner, &mut h)?;
     Ok(crate::digest::Digest::from_bytes(h.finalize().into()).to_string())
 }
@@ -551,7 +603,6 @@ fn place(
     let (parent, name) = fscopy::split(&real);
     let pd = fscopy::open_dir(&parent).map_err(err)?;
     if real.is_dir() {
-        copier.dest_dir(&dest_rel).map_err(err)?;
         let d = fscopy::open_dir(&real).map_err(err)?;
         return copier
             .copy_children(d.as_raw_fd(), &s.rel, &dest_rel)
@@ -559,8 +610,10 @@ fn place(
     }
     let into_dir = dest_is_dir || dest_rel.is_empty() || copier.is_dir(&dest_rel);
     if into_dir {
+        // `COPY link /d/` makes /d/link (content followed), as written.
+        let own = s.rel.rsplit('/').next().map(OsStr::new).unwrap_or(&name);
         copier
-            .copy(pd.as_raw_fd(), &name, &s.rel, &dest_rel, &name)
+            .copy(pd.as_raw_fd(), &name, &s.rel, &dest_rel, own)
             .map_err(err)
     } else {
         let (dparent, dname) = match dest_rel.rsplit_once('/') {

@@ -75,11 +75,12 @@ fn lstat_at(dir: RawFd, name: &OsStr) -> io::Result<FileStat> {
     Ok(fstatat(Some(dir), name, AtFlags::AT_SYMLINK_NOFOLLOW)?)
 }
 
-/// Names in a directory, sorted, without `.` and `..`.
-fn list(dir: RawFd) -> io::Result<Vec<OsString>> {
-    let fd = open_at(dir, OsStr::new("."), OFlag::O_RDONLY | OFlag::O_DIRECTORY)?;
-    let mut d = nix::dir::Dir::from_fd(fd.as_raw_fd())?;
-    std::mem::forget(fd); // Dir owns it now.
+/// A source dir opened once: its stream (whose fd the `*at` calls use)
+/// and its names, sorted, without `.` and `..`.
+fn read_dir(fd: OwnedFd) -> io::Result<(nix::dir::Dir, Vec<OsString>)> {
+    use std::os::fd::IntoRawFd;
+    // Dir owns the fd from here on (it closes it on failure too).
+    let mut d = nix::dir::Dir::from_fd(fd.into_raw_fd())?;
     let mut names: Vec<OsString> = d
         .iter()
         .filter_map(|e| e.ok())
@@ -87,7 +88,7 @@ fn list(dir: RawFd) -> io::Result<Vec<OsString>> {
         .filter(|n| n != "." && n != "..")
         .collect();
     names.sort();
-    Ok(names)
+    Ok((d, names))
 }
 
 fn kind(st: &FileStat) -> SFlag {
@@ -107,28 +108,49 @@ fn join(rel: &str, name: &OsStr) -> String {
 pub struct Filter<'a> {
     /// .dockerignore (context sources only), on context-relative paths.
     pub ignore: Option<&'a Matcher>,
-    /// COPY --exclude, on the same paths.
+    /// COPY --exclude, on paths relative to the source being copied
+    /// (BuildKit: `--exclude=*.log dir/` leaves out `dir/x.log`).
     pub exclude: Option<&'a Matcher>,
+    /// Bytes of the context path cut off for --exclude: the source's own
+    /// path and its `/`.
+    pub exclude_from: usize,
 }
 
-impl Filter<'_> {
-    fn skip(&self, rel: &str) -> bool {
-        self.ignore.is_some_and(|m| m.excluded(rel))
-            || self.exclude.is_some_and(|m| m.excluded(rel))
+impl<'a> Filter<'a> {
+    /// The filter for copying the source at context path `rel`.
+    pub fn for_source(
+        ignore: Option<&'a Matcher>,
+        exclude: Option<&'a Matcher>,
+        rel: &str,
+    ) -> Filter<'a> {
+        let exclude_from = if rel.is_empty() { 0 } else { rel.len() + 1 };
+        Filter {
+            ignore,
+            exclude,
+            exclude_from,
+        }
     }
-    fn descend_anyway(&self, rel: &str) -> bool {
-        let i = self
-            .ignore
-            .is_none_or(|m| !m.excluded(rel) || m.may_include_below(rel));
-        let e = self
-            .exclude
-            .is_none_or(|m| !m.excluded(rel) || m.may_include_below(rel));
-        i && e
+
+    fn excluded(m: Option<&Matcher>, rel: &str, is_dir: bool) -> bool {
+        // A dir that is excluded is still walked when a `!` pattern may
+        // bring something below it back.
+        m.is_some_and(|m| m.excluded(rel) && !(is_dir && m.may_include_below(rel)))
     }
+
+    /// Whether the entry at context path `rel` is left out entirely.
+    fn skip(&self, rel: &str, is_dir: bool) -> bool {
+        let own = rel.get(self.exclude_from..).unwrap_or(rel);
+        Self::excluded(self.ignore, rel, is_dir) || Self::excluded(self.exclude, own, is_dir)
+    }
+}
+
+fn is_dir(st: &FileStat) -> bool {
+    kind(st) == SFlag::S_IFDIR
 }
 
 /// Content hash of the entry `name` in `dir` (path `rel`): names, types,
-/// modes, owners (when `owners`), sizes, link targets and file contents.
+/// modes, owners (when `owners`), sizes, link targets and file contents;
+/// never times (BuildKit's content hash: a touched file is still cached).
 pub fn hash_entry(
     dir: RawFd,
     name: &OsStr,
@@ -137,48 +159,68 @@ pub fn hash_entry(
     owners: bool,
     h: &mut Sha256,
 ) -> io::Result<()> {
+    let mut t = TreeHasher {
+        f,
+        owners,
+        h,
+        buf: vec![0u8; 64 * 1024],
+    };
     let st = lstat_at(dir, name)?;
-    let k = kind(&st);
-    h.update(rel.as_bytes());
-    h.update([0]);
-    h.update(st.st_mode.to_le_bytes());
-    if owners {
-        h.update(st.st_uid.to_le_bytes());
-        h.update(st.st_gid.to_le_bytes());
+    t.entry(dir, name, rel, &st)
+}
+
+/// One hash walk: the read buffer is shared by all its files.
+struct TreeHasher<'a, 'b> {
+    f: &'a Filter<'b>,
+    owners: bool,
+    h: &'a mut Sha256,
+    buf: Vec<u8>,
+}
+
+impl TreeHasher<'_, '_> {
+    fn entry(&mut self, dir: RawFd, name: &OsStr, rel: &str, st: &FileStat) -> io::Result<()> {
+        let h = &mut *self.h;
+        h.update(rel.as_bytes());
+        h.update([0]);
+        h.update(st.st_mode.to_le_bytes());
+        if self.owners {
+            h.update(st.st_uid.to_le_bytes());
+            h.update(st.st_gid.to_le_bytes());
+        }
+        match kind(st) {
+            SFlag::S_IFREG => self.file(dir, name, st)?,
+            SFlag::S_IFLNK => self.h.update(readlinkat(Some(dir), name)?.as_bytes()),
+            SFlag::S_IFDIR => self.dir(dir, name, rel)?,
+            SFlag::S_IFCHR | SFlag::S_IFBLK => self.h.update(st.st_rdev.to_le_bytes()),
+            _ => {}
+        }
+        self.h.update([0xff]);
+        Ok(())
     }
-    match k {
-        SFlag::S_IFREG => {
-            h.update((st.st_size as u64).to_le_bytes());
-            let mut file = File::from(open_at(dir, name, OFlag::O_RDONLY)?);
-            let mut buf = vec![0u8; 256 * 1024];
-            loop {
-                let n = file.read(&mut buf)?;
-                if n == 0 {
-                    break;
-                }
-                h.update(&buf[..n]);
+
+    fn file(&mut self, dir: RawFd, name: &OsStr, st: &FileStat) -> io::Result<()> {
+        self.h.update((st.st_size as u64).to_le_bytes());
+        let mut file = File::from(open_at(dir, name, OFlag::O_RDONLY)?);
+        loop {
+            let n = file.read(&mut self.buf)?;
+            if n == 0 {
+                return Ok(());
+            }
+            self.h.update(&self.buf[..n]);
+        }
+    }
+
+    fn dir(&mut self, dir: RawFd, name: &OsStr, rel: &str) -> io::Result<()> {
+        let (sub, names) = read_dir(open_at(dir, name, OFlag::O_RDONLY | OFlag::O_DIRECTORY)?)?;
+        for child in names {
+            let crel = join(rel, &child);
+            let st = lstat_at(sub.as_raw_fd(), &child)?;
+            if !self.f.skip(&crel, is_dir(&st)) {
+                self.entry(sub.as_raw_fd(), &child, &crel, &st)?;
             }
         }
-        SFlag::S_IFLNK => h.update(readlinkat(Some(dir), name)?.as_bytes()),
-        SFlag::S_IFDIR => {
-            let sub = open_at(dir, name, OFlag::O_RDONLY | OFlag::O_DIRECTORY)?;
-            for child in list(sub.as_raw_fd())? {
-                let crel = join(rel, &child);
-                if f.skip(&crel)
-                    && !(lstat_at(sub.as_raw_fd(), &child)
-                        .is_ok_and(|s| kind(&s) == SFlag::S_IFDIR)
-                        && f.descend_anyway(&crel))
-                {
-                    continue;
-                }
-                hash_entry(sub.as_raw_fd(), &child, &crel, f, owners, h)?;
-            }
-        }
-        SFlag::S_IFCHR | SFlag::S_IFBLK => h.update(st.st_rdev.to_le_bytes()),
-        _ => {}
+        Ok(())
     }
-    h.update([0xff]);
-    Ok(())
 }
 
 /// Digest of a context path (file or tree), .dockerignore honoured.
@@ -187,10 +229,7 @@ pub fn hash_context_path(env: &super::stage::BuildEnv, rel: &str) -> io::Result<
     let (parent, name) = split(&real);
     let pd = open_dir(&parent)?;
     let mut h = Sha256::new();
-    let f = Filter {
-        ignore: Some(&env.ctx.ignore),
-        exclude: None,
-    };
+    let f = Filter::for_source(Some(&env.ctx.ignore), None, rel);
     hash_entry(pd.as_raw_fd(), &name, rel, &f, false, &mut h)?;
     Ok(Digest::from_bytes(h.finalize().into()))
 }
@@ -216,7 +255,19 @@ pub struct CopyOpts {
     pub chmod: Option<u32>,
 }
 
+/// A dest dir being filled: its fd, and its path in the rootfs (only for
+/// the rare symlink-to-dir case and for messages).
+struct DestDir {
+    fd: Arc<OwnedFd>,
+    rel: String,
+}
+
 /// Copies trees into a rootfs; keeps hardlinks that are inside one copy.
+///
+/// Cost per entry: one lstat of the source; a file adds its two opens, the
+/// data copy (copy_file_range through std), fchown, fchmod and futimens.
+/// Each source dir is opened once and read once; each dest dir is made and
+/// opened once, through the parent's fd, never by path.
 pub struct Copier<'a> {
     pub root: pathrs::Root,
     pub opts: CopyOpts,
@@ -237,14 +288,38 @@ impl<'a> Copier<'a> {
         })
     }
 
-    /// The dir `rel` in the rootfs (made with its parents when missing,
-    /// symlinks resolved inside the rootfs).
+    /// The dir `rel` in the rootfs, symlinks resolved inside the rootfs;
+    /// the missing part is made (0755, owned by --chown's user when given,
+    /// as BuildKit's MkdirAll does).
     pub fn dest_dir(&self, rel: &str) -> io::Result<OwnedFd> {
+        let parts: Vec<&str> = rel.split('/').filter(|c| !c.is_empty()).collect();
+        // The longest prefix that is there already: what follows is new.
+        let existing = (0..=parts.len())
+            .rev()
+            .find(|&i| i == 0 || self.root.resolve(parts[..i].join("/")).is_ok())
+            .unwrap_or(0);
         let perm: std::fs::Permissions = std::os::unix::fs::PermissionsExt::from_mode(0o755);
-        let target = if rel.is_empty() { "." } else { rel };
+        let target = if parts.is_empty() { "." } else { rel };
         let h = self
             .root
             .mkdir_all(target, &perm)
+            .map_err(|e| io::Error::other(format!("{rel}: {e}")))?;
+        if let Some((uid, gid)) = self.opts.chown {
+            for i in existing + 1..=parts.len() {
+                let fd = self.open_dir_in_root(&parts[..i].join("/"))?;
+                fchown_fd(fd.as_raw_fd(), uid, gid)?;
+            }
+        }
+        let f = h
+            .reopen(pathrs::flags::OpenFlags::O_RDONLY | pathrs::flags::OpenFlags::O_DIRECTORY)
+            .map_err(io::Error::other)?;
+        Ok(OwnedFd::from(f))
+    }
+
+    fn open_dir_in_root(&self, rel: &str) -> io::Result<OwnedFd> {
+        let h = self
+            .root
+            .resolve(if rel.is_empty() { "." } else { rel })
             .map_err(|e| io::Error::other(format!("{rel}: {e}")))?;
         let f = h
             .reopen(pathrs::flags::OpenFlags::O_RDONLY | pathrs::flags::OpenFlags::O_DIRECTORY)
@@ -272,122 +347,153 @@ impl<'a> Copier<'a> {
         dst_rel: &str,
         dst_name: &OsStr,
     ) -> io::Result<()> {
+        let dst = self.dest(dst_rel)?;
         let st = lstat_at(src, name)?;
-        self.entries += 1;
-        let dst_dir = Arc::new(self.dest_dir(dst_rel)?);
-        let (uid, gid) = self.owner(&st);
-        match kind(&st) {
-            SFlag::S_IFDIR => {
-                let here = if dst_rel.is_empty() {
-                    dst_name.to_string_lossy().into_owned()
-                } else {
-                    join(dst_rel, dst_name)
-                };
-                self.make_dir(&dst_dir, dst_name, &here)?;
-                let sub = open_at(src, name, OFlag::O_RDONLY | OFlag::O_DIRECTORY)?;
-                self.copy_children(sub.as_raw_fd(), rel, &here)?;
-                let d = self.dest_dir(&here)?;
-                fchownat(
-                    Some(d.as_raw_fd()),
-                    ".",
-                    Some(Uid::from_raw(uid)),
-                    Some(Gid::from_raw(gid)),
-                    AtFlags::empty(),
-                )?;
-                let mode = self.opts.chmod.unwrap_or(st.st_mode & 0o7777);
-                nix::sys::stat::fchmod(d.as_raw_fd(), Mode::from_bits_truncate(mode))?;
-                set_times(d.as_raw_fd(), OsStr::new("."), &st, false)?;
-            }
-            SFlag::S_IFREG => {
-                if st.st_nlink > 1 {
-                    if let Some((ldir, lname)) = self.links.get(&(st.st_dev, st.st_ino)).cloned() {
-                        replace(&dst_dir, dst_name, false)?;
-                        linkat(
-                            Some(ldir.as_raw_fd()),
-                            lname.as_os_str(),
-                            Some(dst_dir.as_raw_fd()),
-                            dst_name,
-                            AtFlags::empty(),
-                        )?;
-                        return Ok(());
-                    }
-                }
-                replace(&dst_dir, dst_name, false)?;
-                let mut from = File::from(open_at(src, name, OFlag::O_RDONLY)?);
-                let to = openat(
-                    Some(dst_dir.as_raw_fd()),
-                    dst_name,
-                    OFlag::O_WRONLY
-                        | OFlag::O_CREAT
-                        | OFlag::O_EXCL
-                        | OFlag::O_NOFOLLOW
-                        | OFlag::O_CLOEXEC,
-                    Mode::from_bits_truncate(0o600),
-                )?;
-                // SAFETY: openat returned a new fd we own.
-                let mut to = unsafe { File::from_raw_fd(to) };
-                io::copy(&mut from, &mut to)?;
-                nix::unistd::fchown(
-                    to.as_raw_fd(),
-                    Some(Uid::from_raw(uid)),
-                    Some(Gid::from_raw(gid)),
-                )?;
-                let mode = self.opts.chmod.unwrap_or(st.st_mode & 0o7777);
-                nix::sys::stat::fchmod(to.as_raw_fd(), Mode::from_bits_truncate(mode))?;
-                set_times(dst_dir.as_raw_fd(), dst_name, &st, false)?;
-                if st.st_nlink > 1 {
-                    self.links.insert(
-                        (st.st_dev, st.st_ino),
-                        (dst_dir.clone(), dst_name.to_os_string()),
-                    );
-                }
-            }
-            SFlag::S_IFLNK => {
-                let target = readlinkat(Some(src), name)?;
-                replace(&dst_dir, dst_name, false)?;
-                symlinkat(target.as_os_str(), Some(dst_dir.as_raw_fd()), dst_name)?;
-                fchownat(
-                    Some(dst_dir.as_raw_fd()),
-                    dst_name,
-                    Some(Uid::from_raw(uid)),
-                    Some(Gid::from_raw(gid)),
-                    AtFlags::AT_SYMLINK_NOFOLLOW,
-                )?;
-                set_times(dst_dir.as_raw_fd(), dst_name, &st, true)?;
-            }
-            k @ (SFlag::S_IFCHR | SFlag::S_IFBLK | SFlag::S_IFIFO) => {
-                replace(&dst_dir, dst_name, false)?;
-                mknodat(
-                    Some(dst_dir.as_raw_fd()),
-                    dst_name,
-                    k,
-                    Mode::from_bits_truncate(st.st_mode & 0o7777),
-                    st.st_rdev,
-                )?;
-                fchownat(
-                    Some(dst_dir.as_raw_fd()),
-                    dst_name,
-                    Some(Uid::from_raw(uid)),
-                    Some(Gid::from_raw(gid)),
-                    AtFlags::AT_SYMLINK_NOFOLLOW,
-                )?;
-            }
-            _ => {} // sockets are not copied (docker skips them too)
-        }
-        Ok(())
+        self.entry(src, name, rel, &st, &dst, dst_name)
     }
 
     /// Copies what is inside the dir `src` into the dest dir `dst_rel`.
     pub fn copy_children(&mut self, src: RawFd, rel: &str, dst_rel: &str) -> io::Result<()> {
-        for child in list(src)? {
+        let dst = self.dest(dst_rel)?;
+        let (d, names) = read_dir(open_at(
+            src,
+            OsStr::new("."),
+            OFlag::O_RDONLY | OFlag::O_DIRECTORY,
+        )?)?;
+        self.children(d.as_raw_fd(), names, rel, &dst)
+    }
+
+    fn dest(&self, rel: &str) -> io::Result<DestDir> {
+        Ok(DestDir {
+            fd: Arc::new(self.dest_dir(rel)?),
+            rel: rel.to_string(),
+        })
+    }
+
+    fn children(
+        &mut self,
+        src: RawFd,
+        names: Vec<OsString>,
+        rel: &str,
+        dst: &DestDir,
+    ) -> io::Result<()> {
+        for child in names {
             let crel = join(rel, &child);
-            if self.filter.skip(&crel) {
-                let is_dir = lstat_at(src, &child).is_ok_and(|s| kind(&s) == SFlag::S_IFDIR);
-                if !(is_dir && self.filter.descend_anyway(&crel)) {
-                    continue;
-                }
+            let st = lstat_at(src, &child)?;
+            if self.filter.skip(&crel, is_dir(&st)) {
+                continue;
             }
-            self.copy(src, &child, &crel, dst_rel, &child)?;
+            self.entry(src, &child, &crel, &st, dst, &child)?;
+        }
+        Ok(())
+    }
+
+    fn entry(
+        &mut self,
+        src: RawFd,
+        name: &OsStr,
+        rel: &str,
+        st: &FileStat,
+        dst: &DestDir,
+        dst_name: &OsStr,
+    ) -> io::Result<()> {
+        self.entries += 1;
+        let (uid, gid) = self.owner(st);
+        match kind(st) {
+            SFlag::S_IFDIR => self.dir(src, name, rel, st, dst, dst_name),
+            SFlag::S_IFREG => self.file(src, name, st, dst, dst_name),
+            SFlag::S_IFLNK => {
+                let target = readlinkat(Some(src), name)?;
+                let d = dst.fd.as_raw_fd();
+                replace(dst.fd.as_raw_fd(), dst_name)?;
+                symlinkat(target.as_os_str(), Some(d), dst_name)?;
+                fchownat(
+                    Some(d),
+                    dst_name,
+                    Some(Uid::from_raw(uid)),
+                    Some(Gid::from_raw(gid)),
+                    AtFlags::AT_SYMLINK_NOFOLLOW,
+                )?;
+                set_times(d, dst_name, st)
+            }
+            k @ (SFlag::S_IFCHR | SFlag::S_IFBLK | SFlag::S_IFIFO) => {
+                let d = dst.fd.as_raw_fd();
+                replace(dst.fd.as_raw_fd(), dst_name)?;
+                let mode = Mode::from_bits_truncate(st.st_mode & 0o7777);
+                mknodat(Some(d), dst_name, k, mode, st.st_rdev)?;
+                fchownat(
+                    Some(d),
+                    dst_name,
+                    Some(Uid::from_raw(uid)),
+                    Some(Gid::from_raw(gid)),
+                    AtFlags::AT_SYMLINK_NOFOLLOW,
+                )?;
+                set_times(d, dst_name, st)
+            }
+            _ => Ok(()), // sockets are not copied (docker skips them too)
+        }
+    }
+
+    fn dir(
+        &mut self,
+        src: RawFd,
+        name: &OsStr,
+        rel: &str,
+        st: &FileStat,
+        dst: &DestDir,
+        dst_name: &OsStr,
+    ) -> io::Result<()> {
+        let here = DestDir {
+            fd: Arc::new(self.make_dir(dst, dst_name)?),
+            rel: join(&dst.rel, dst_name),
+        };
+        let (sub, names) = read_dir(open_at(src, name, OFlag::O_RDONLY | OFlag::O_DIRECTORY)?)?;
+        self.children(sub.as_raw_fd(), names, rel, &here)?;
+        // Metadata last: the children's writes moved the dir's mtime.
+        let fd = here.fd.as_raw_fd();
+        let (uid, gid) = self.owner(st);
+        fchown_fd(fd, uid, gid)?;
+        let mode = self.opts.chmod.unwrap_or(st.st_mode & 0o7777);
+        nix::sys::stat::fchmod(fd, Mode::from_bits_truncate(mode))?;
+        futimes(fd, st)
+    }
+
+    fn file(
+        &mut self,
+        src: RawFd,
+        name: &OsStr,
+        st: &FileStat,
+        dst: &DestDir,
+        dst_name: &OsStr,
+    ) -> io::Result<()> {
+        let d = dst.fd.as_raw_fd();
+        if st.st_nlink > 1 {
+            if let Some((ldir, lname)) = self.links.get(&(st.st_dev, st.st_ino)).cloned() {
+                replace(dst.fd.as_raw_fd(), dst_name)?;
+                let (l, n) = (ldir.as_raw_fd(), lname.as_os_str());
+                linkat(Some(l), n, Some(d), dst_name, AtFlags::empty())?;
+                return Ok(());
+            }
+        }
+        let mut from = File::from(open_at(src, name, OFlag::O_RDONLY)?);
+        let mut to = match create(d, dst_name) {
+            Err(e) if e.raw_os_error() == Some(libc::EEXIST) => {
+                // Rare: something is there already; only then pay the removal.
+                replace(dst.fd.as_raw_fd(), dst_name)?;
+                create(d, dst_name)?
+            }
+            r => r?,
+        };
+        io::copy(&mut from, &mut to)?;
+        let (uid, gid) = self.owner(st);
+        fchown_fd(to.as_raw_fd(), uid, gid)?;
+        let mode = self.opts.chmod.unwrap_or(st.st_mode & 0o7777);
+        nix::sys::stat::fchmod(to.as_raw_fd(), Mode::from_bits_truncate(mode))?;
+        futimes(to.as_raw_fd(), st)?;
+        if st.st_nlink > 1 {
+            let key = (st.st_dev, st.st_ino);
+            self.links
+                .insert(key, (dst.fd.clone(), dst_name.to_os_string()));
         }
         Ok(())
     }
@@ -400,66 +506,85 @@ impl<'a> Copier<'a> {
         }
     }
 
-    /// A dir at `name` in `dir`: an existing dir (or a symlink to one inside
-    /// the rootfs) is kept; anything else is replaced.
-    fn make_dir(&self, dir: &OwnedFd, name: &OsStr, here: &str) -> io::Result<()> {
-        match lstat_at(dir.as_raw_fd(), name) {
-            Ok(s) if kind(&s) == SFlag::S_IFDIR => Ok(()),
-            Ok(s) if kind(&s) == SFlag::S_IFLNK && self.is_dir(here) => Ok(()),
-            Ok(_) => {
-                replace(dir, name, false)?;
-                Ok(mkdirat(
-                    Some(dir.as_raw_fd()),
-                    name,
-                    Mode::from_bits_truncate(0o755),
-                )?)
+    /// The dir `name` in `dst`, opened: an existing dir is kept, a symlink
+    /// to a dir is followed inside the rootfs (where `/bin -> usr/bin`
+    /// would otherwise be a copy error), anything else is replaced.
+    fn make_dir(&self, dst: &DestDir, name: &OsStr) -> io::Result<OwnedFd> {
+        let d = dst.fd.as_raw_fd();
+        let dir_flags = OFlag::O_RDONLY | OFlag::O_DIRECTORY;
+        match lstat_at(d, name) {
+            Ok(s) if is_dir(&s) => open_at(d, name, dir_flags),
+            Ok(s) if kind(&s) == SFlag::S_IFLNK && self.is_dir(&join(&dst.rel, name)) => {
+                self.open_dir_in_root(&join(&dst.rel, name))
             }
-            Err(_) => Ok(mkdirat(
-                Some(dir.as_raw_fd()),
-                name,
-                Mode::from_bits_truncate(0o755),
-            )?),
+            other => {
+                if other.is_ok() {
+                    replace(dst.fd.as_raw_fd(), name)?;
+                }
+                mkdirat(Some(d), name, Mode::from_bits_truncate(0o755))?;
+                open_at(d, name, dir_flags)
+            }
         }
     }
+}
+
+/// A new file `name` in `dir`, never through a symlink or over an entry.
+fn create(dir: RawFd, name: &OsStr) -> io::Result<File> {
+    let flags = OFlag::O_WRONLY | OFlag::O_CREAT | OFlag::O_EXCL;
+    let fd = openat(
+        Some(dir),
+        name,
+        flags | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC,
+        Mode::from_bits_truncate(0o600),
+    )?;
+    // SAFETY: openat returned a new fd that nothing else owns.
+    Ok(unsafe { File::from_raw_fd(fd) })
+}
+
+fn fchown_fd(fd: RawFd, uid: u32, gid: u32) -> io::Result<()> {
+    let (u, g) = (Uid::from_raw(uid), Gid::from_raw(gid));
+    Ok(nix::unistd::fchown(fd, Some(u), Some(g))?)
 }
 
 /// Removes what is at `name` (a dir with its contents) before a new entry.
-fn replace(dir: &OwnedFd, name: &OsStr, keep_dir: bool) -> io::Result<()> {
-    match lstat_at(dir.as_raw_fd(), name) {
+fn replace(dir: RawFd, name: &OsStr) -> io::Result<()> {
+    match lstat_at(dir, name) {
         Err(_) => Ok(()),
-        Ok(s) if kind(&s) == SFlag::S_IFDIR => {
-            if keep_dir {
-                return Ok(());
+        Ok(s) if is_dir(&s) => {
+            let sub = open_at(dir, name, OFlag::O_RDONLY | OFlag::O_DIRECTORY)?;
+            let (d, names) = read_dir(sub)?;
+            for child in names {
+                replace(d.as_raw_fd(), &child)?;
             }
-            let sub = open_at(dir.as_raw_fd(), name, OFlag::O_RDONLY | OFlag::O_DIRECTORY)?;
-            for child in list(sub.as_raw_fd())? {
-                replace(&sub, &child, false)?;
-            }
-            Ok(unlinkat(
-                Some(dir.as_raw_fd()),
-                name,
-                UnlinkatFlags::RemoveDir,
-            )?)
+            Ok(unlinkat(Some(dir), name, UnlinkatFlags::RemoveDir)?)
         }
-        Ok(_) => Ok(unlinkat(
-            Some(dir.as_raw_fd()),
-            name,
-            UnlinkatFlags::NoRemoveDir,
-        )?),
+        Ok(_) => Ok(unlinkat(Some(dir), name, UnlinkatFlags::NoRemoveDir)?),
     }
 }
 
-fn set_times(dir: RawFd, name: &OsStr, st: &FileStat, nofollow: bool) -> io::Result<()> {
+fn set_times(dir: RawFd, name: &OsStr, st: &FileStat) -> io::Result<()> {
     use nix::sys::stat::{utimensat, UtimensatFlags};
+    let (at, mt) = times(st);
+    Ok(utimensat(
+        Some(dir),
+        name,
+        &at,
+        &mt,
+        UtimensatFlags::NoFollowSymlink,
+    )?)
+}
+
+fn futimes(fd: RawFd, st: &FileStat) -> io::Result<()> {
+    let (at, mt) = times(st);
+    Ok(nix::sys::stat::futimens(fd, &at, &mt)?)
+}
+
+fn times(st: &FileStat) -> (nix::sys::time::TimeSpec, nix::sys::time::TimeSpec) {
     use nix::sys::time::TimeSpec;
-    let at = TimeSpec::new(st.st_atime, st.st_atime_nsec);
-    let mt = TimeSpec::new(st.st_mtime, st.st_mtime_nsec);
-    let flag = if nofollow {
-        UtimensatFlags::NoFollowSymlink
-    } else {
-        UtimensatFlags::FollowSymlink
-    };
-    Ok(utimensat(Some(dir), name, &at, &mt, flag)?)
+    (
+        TimeSpec::new(st.st_atime, st.st_atime_nsec),
+        TimeSpec::new(st.st_mtime, st.st_mtime_nsec),
+    )
 }
 
 /// Shell-style glob of one path component: `*`, `?`, `[a-z]`, `[!a]`, `\x`.

@@ -437,3 +437,55 @@ pub fn flip_byte(path: &Path) {
     b[i] ^= 0xff;
     fs::write(path, b).unwrap();
 }
+/// An unpacked image: its bundle dir (kept alive) and the rootfs in it.
+pub struct Unpacked {
+    pub dir: tempfile::TempDir,
+    pub rootfs: PathBuf,
+}
+
+impl Unpacked {
+    /// `rel` inside the rootfs (a leading `/` is fine).
+    pub fn path(&self, rel: &str) -> PathBuf {
+        self.rootfs.join(rel.trim_start_matches('/'))
+    }
+
+    /// The text of the file `rel`; panics naming it when missing.
+    pub fn read(&self, rel: &str) -> String {
+        fs::read_to_string(self.path(rel)).unwrap_or_else(|e| panic!("{rel}: {e}"))
+    }
+
+    pub fn exists(&self, rel: &str) -> bool {
+        fs::symlink_metadata(self.path(rel)).is_ok()
+    }
+
+    pub fn meta(&self, rel: &str) -> fs::Metadata {
+        fs::symlink_metadata(self.path(rel)).unwrap_or_else(|e| panic!("{rel}: {e}"))
+    }
+}
+
+impl Store {
+    /// `builder unpack IMAGE`: the image's files, to look at from the host.
+    pub fn unpack(&self, image: &str) -> Unpacked {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let bundle = dir.path().join("b");
+        self.ok(&["unpack", image, bundle.to_str().unwrap()]);
+        Unpacked {
+            rootfs: bundle.join("rootfs"),
+            dir,
+        }
+    }
+
+    /// Builds `ctx`, which must fail; its output.
+    pub fn build_fails(&self, ctx: &Path, extra: &[&str]) -> Output {
+        let mut args = vec!["build"];
+        args.extend_from_slice(extra);
+        args.push(ctx.to_str().expect("utf-8 path"));
+        let out = self.run(&args);
+        assert!(
+            !out.status.success(),
+            "build {extra:?} should have failed:\n{}",
+            text(&out)
+        );
+        out
+    }
+}
