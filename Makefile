@@ -51,9 +51,12 @@ BINARIES := runtime builder shim
 #   shellcheck                                lint of the shell scripts
 #   criu                                      what runtime checkpoint/restore drive
 #   time                                      /usr/bin/time: peak RSS (bench/rss.sh)
+#   git tar gzip bzip2 xz-utils               builder: git contexts and ADD, archive tests
+#   buildah skopeo umoci docker.io            builder interop tests; buildah for bench/builder.sh
 #   ca-certificates curl                      rustup, when cargo is missing
 DEB_PACKAGES := build-essential pkg-config libseccomp-dev libelf-dev zlib1g-dev busybox-static jq \
 	runc crun podman conmon containernetworking-plugins iproute2 shellcheck criu time \
+	git tar gzip bzip2 xz-utils buildah skopeo umoci docker.io \
 	ca-certificates curl
 
 SH_SCRIPTS := .ci/run bench/mkbundle.sh bench/lifecycle.sh bench/exec.sh bench/common.sh \
@@ -81,6 +84,12 @@ deb-deps:
 	if [ -z "$$missing" ]; then echo "deps: Debian packages present"; exit 0; fi; \
 	echo "deps: installing" $$missing; \
 	export DEBIAN_FRONTEND=noninteractive; \
+	policy=/usr/sbin/policy-rc.d; \
+	if [ ! -e $$policy ]; then \
+		printf '#!/bin/sh\n# make deps: installed daemons (dockerd, containerd) stay stopped\nexit 101\n' \
+			| $(SUDO) tee $$policy >/dev/null; $(SUDO) chmod 755 $$policy; \
+		trap '$(SUDO) rm -f '"$$policy" EXIT; \
+	fi; \
 	if ! compgen -G '/var/lib/apt/lists/*_Packages*' >/dev/null; then $(SUDO) apt-get update -q; fi; \
 	if ! $(SUDO) apt-get install -y -q $$missing; then \
 		$(SUDO) apt-get update -q; \
