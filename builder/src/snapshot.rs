@@ -24,6 +24,15 @@ pub enum SnapshotError {
     Namespace(io::Error),
 }
 
+/// Where a snapshot's dirs are.
+pub struct Parts {
+    pub upper: PathBuf,
+    pub work: PathBuf,
+    pub merged: PathBuf,
+    /// The lower dir of an image without layers (made when needed).
+    pub empty: PathBuf,
+}
+
 /// A mounted overlay; unmounted on drop.
 pub struct Snapshot {
     pub merged: PathBuf,
@@ -53,18 +62,34 @@ impl Snapshot {
         lowers: &[PathBuf],
         merged: &Path,
     ) -> Result<Snapshot, SnapshotError> {
-        let upper = dir.join("upper");
-        let work = dir.join("work");
-        let merged = merged.to_path_buf();
-        for d in [&upper, &work, &merged] {
+        let parts = Parts {
+            upper: dir.join("upper"),
+            work: dir.join("work"),
+            merged: merged.to_path_buf(),
+            empty: dir.join("empty"),
+        };
+        Snapshot::mount_parts(lowers, &parts)
+    }
+
+    /// Mounts with each dir where the caller wants it: upper and work on
+    /// the store's filesystem, the mount point anywhere (a tmpfs: on a disk
+    /// mounted with `discard`, each dir or file removed costs milliseconds).
+    pub fn mount_parts(lowers: &[PathBuf], parts: &Parts) -> Result<Snapshot, SnapshotError> {
+        let Parts {
+            upper,
+            work,
+            merged,
+            empty,
+        } = parts;
+        for d in [upper, work, merged] {
             fs::create_dir_all(d).map_err(io_at(d))?;
         }
         let mut lower: Vec<String> = lowers.iter().rev().map(|p| escape(p)).collect();
         if lower.is_empty() {
-            let empty = dir.join("empty");
-            fs::create_dir_all(&empty).map_err(io_at(&empty))?;
-            lower.push(escape(&empty));
+            fs::create_dir_all(empty).map_err(io_at(empty))?;
+            lower.push(escape(empty));
         }
+        let (upper, work, merged) = (upper.clone(), work.clone(), merged.clone());
         let options = format!(
             "lowerdir={},upperdir={},workdir={},index=off,redirect_dir=off,metacopy=off",
             lower.join(":"),

@@ -63,6 +63,7 @@ pub fn commit(
 fn write_blob(env: &BuildEnv, step: &Step, upper: &Path) -> Result<(Descriptor, Digest)> {
     let tmp = env
         .scratch
+        .disk
         .join(format!("blob-{}", crate::store::atomic::unique()));
     let file = File::create(&tmp).map_err(io_err(&tmp))?;
     let mut out = BufWriter::with_capacity(1 << 20, file);

@@ -16,22 +16,21 @@ use super::graph::{self, Base, Plan};
 use super::key::KeyHasher;
 use super::meta::{join_workdir, word};
 use super::progress::StepLog;
+use super::scratch::StepSnapshot;
 use super::stage::{step_error, BuildEnv, StageState};
 use super::{commit, fetch, BuildError, Result};
 use crate::dockerfile::{Copy, Step};
 use crate::dockerignore::Matcher;
 use crate::layer::{self, ApplyMode, Limits};
-use crate::snapshot::Snapshot;
-use crate::store::TempDir;
 
 /// Where a COPY reads from.
-struct Origin {
+struct Origin<'a> {
     root: PathBuf,
     /// Part of the key that names the origin's content (None: hash it).
     id: Option<String>,
     keep_owner: bool,
     dockerignore: bool,
-    _mounted: Option<(Snapshot, TempDir)>,
+    _mounted: Option<StepSnapshot<'a>>,
 }
 
 /// One source after expansion: a path inside an origin.
@@ -117,9 +116,10 @@ pub fn copy(
         log.cached();
         return Ok(());
     }
-    let tmp = env.store.temp_dir()?;
-    let mut snap =
-        Snapshot::mount(tmp.path(), &state.lowers).map_err(|e| step_error(env, step, e))?;
+    let mut snap = env
+        .scratch
+        .snapshot(&state.lowers)
+        .map_err(|e| step_error(env, step, e))?;
     let owner = match &chown {
         Some(u) => Some(chown_ids(env, step, &snap.merged, u)?),
         None => None,
@@ -154,7 +154,6 @@ pub fn copy(
     result?;
     let upper = snap.upper.clone();
     commit::commit(env, state, step, &upper, key, created_by)?;
-    drop(tmp);
     log.done();
     Ok(())
 }
@@ -187,15 +186,15 @@ fn chown_ids(env: &BuildEnv, step: &Step, rootfs: &Path, spec: &str) -> Result<(
 }
 
 #[allow(clippy::too_many_arguments)]
-fn collect_sources(
-    env: &BuildEnv,
+fn collect_sources<'a>(
+    env: &BuildEnv<'a>,
     state: &StageState,
     step: &Step,
     c: &Copy,
     is_add: bool,
     deps: &HashMap<usize, Arc<StageState>>,
     exclude: &Matcher,
-    origins: &mut Vec<Origin>,
+    origins: &mut Vec<Origin<'a>>,
     sources: &mut Vec<Source>,
     key_parts: &mut Vec<String>,
 ) -> Result<()> {
@@ -219,6 +218,7 @@ fn collect_sources(
     // its content expanded unless the delimiter was quoted (BuildKit).
     let heredoc_dir = env
         .scratch
+        .fast
         .join(format!("heredoc-{}", crate::store::atomic::unique()));
     for h in &c.heredocs {
         let content = if h.expand {
@@ -253,6 +253,7 @@ fn collect_sources(
         if is_add && from.is_none() && is_git(&text) {
             let dir = env
                 .scratch
+                .disk
                 .join(format!("git-{}", crate::store::atomic::unique()));
             fs::create_dir_all(&dir).map_err(|e| step_error(env, step, e))?;
             let repo = super::context::clone_into(&text, &dir, c.keep_git_dir)
@@ -384,7 +385,7 @@ fn expand_text(env: &BuildEnv, state: &StageState, text: &str) -> String {
     out
 }
 
-fn plain_origin(root: &Path, id: Option<String>) -> Origin {
+fn plain_origin(root: &Path, id: Option<String>) -> Origin<'static> {
     Origin {
         root: root.to_path_buf(),
         id,
@@ -418,12 +419,12 @@ fn escapes(text: &str) -> bool {
     false
 }
 
-fn from_origin(
-    env: &BuildEnv,
+fn from_origin<'a>(
+    env: &BuildEnv<'a>,
     step: &Step,
     from: &str,
     deps: &HashMap<usize, Arc<StageState>>,
-) -> Result<Origin> {
+) -> Result<Origin<'a>> {
     let (lowers, id) = match graph::resolve(env, from, env.file.stages.len(), false) {
         Ok(Base::Stage(i)) => {
             let s = deps
@@ -440,28 +441,31 @@ fn from_origin(
         Ok(Base::Scratch) => (Vec::new(), "scratch".into()),
         Err(m) => return Err(step_error(env, step, format!("--from={from}: {m}"))),
     };
-    let tmp = env.store.temp_dir()?;
-    let snap = Snapshot::mount(tmp.path(), &lowers).map_err(|e| step_error(env, step, e))?;
+    let snap = env
+        .scratch
+        .snapshot(&lowers)
+        .map_err(|e| step_error(env, step, e))?;
     Ok(Origin {
         root: snap.merged.clone(),
         id: Some(id),
         keep_owner: true,
         dockerignore: false,
-        _mounted: Some((snap, tmp)),
+        _mounted: Some(snap),
     })
 }
 
-fn add_url(
+fn add_url<'a>(
     env: &BuildEnv,
     step: &Step,
     c: &Copy,
     url: &str,
-    origins: &mut Vec<Origin>,
+    origins: &mut Vec<Origin<'a>>,
     sources: &mut Vec<Source>,
     key_parts: &mut Vec<String>,
 ) -> Result<()> {
     let dir = env
         .scratch
+        .disk
         .join(format!("url-{}", crate::store::atomic::unique()));
     fs::create_dir_all(&dir).map_err(|e| step_error(env, step, e))?;
     let path_part = url.split(['?', '#']).next().unwrap_or(url);
@@ -639,9 +643,10 @@ pub fn workdir(env: &BuildEnv, state: &mut StageState, step: &Step, log: &StepLo
         log.cached();
         return Ok(());
     }
-    let tmp = env.store.temp_dir()?;
-    let mut snap =
-        Snapshot::mount(tmp.path(), &state.lowers).map_err(|e| step_error(env, step, e))?;
+    let mut snap = env
+        .scratch
+        .snapshot(&state.lowers)
+        .map_err(|e| step_error(env, step, e))?;
     let made = make_workdir(
         env,
         step,

@@ -16,6 +16,7 @@ mod meta;
 mod mounts;
 mod progress;
 mod run;
+mod scratch;
 mod stage;
 
 use std::path::PathBuf;
@@ -92,8 +93,12 @@ struct Counters {
 pub fn build(store: &Store, opts: &BuildOptions) -> Result<Built> {
     check_platform(opts.platform.as_deref())?;
     let _held = store.build_lock()?;
-    let scratch = store.temp_dir()?;
-    let ctx = context::load(&opts.context, opts.dockerfile.as_deref(), scratch.path())?;
+    let held = store.temp_dir()?;
+    let scratch = scratch::Scratch::new(held.path()).map_err(|e| StoreError::Io {
+        path: held.path().to_path_buf(),
+        source: e,
+    })?;
+    let ctx = context::load(&opts.context, opts.dockerfile.as_deref(), held.path())?;
     let file = dockerfile::parse(&ctx.dockerfile, &ctx.dockerfile_name)?;
     let progress = progress::Progress::new(opts.quiet);
     let counters = Counters::default();
@@ -104,7 +109,7 @@ pub fn build(store: &Store, opts: &BuildOptions) -> Result<Built> {
         file: &file,
         progress: &progress,
         counters: &counters,
-        scratch: scratch.path(),
+        scratch: &scratch,
     };
     let plan = graph::plan(&env)?;
     let result = graph::execute(&env, &plan)?;

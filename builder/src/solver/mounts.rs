@@ -14,25 +14,24 @@ use super::Result;
 use crate::bundle::Bind;
 use crate::digest::Digest;
 use crate::dockerfile::{MountKind, RunMount, Step};
-use crate::snapshot::Snapshot;
 
 #[derive(Default)]
-pub struct Prepared {
+pub struct Prepared<'a> {
     pub binds: Vec<Bind>,
     pub tmpfs: Vec<String>,
     /// What the mounts add to the step's cache key: content digests of bind
     /// sources (buildah#5400 left them out: stale builds).
     pub key_parts: Vec<String>,
-    _snapshots: Vec<(Snapshot, crate::store::TempDir)>,
+    _snapshots: Vec<super::scratch::StepSnapshot<'a>>,
 }
 
-pub fn prepare(
-    env: &BuildEnv,
+pub fn prepare<'a>(
+    env: &BuildEnv<'a>,
     state: &StageState,
     step: &Step,
     mounts: &[RunMount],
     deps: &std::collections::HashMap<usize, Arc<StageState>>,
-) -> Result<Prepared> {
+) -> Result<Prepared<'a>> {
     let mut p = Prepared::default();
     for m in mounts {
         let target = m
@@ -91,14 +90,14 @@ fn chown_mode(dir: &Path, uid: u32, gid: u32, mode: u32) {
     let _ = fs::set_permissions(dir, fs::Permissions::from_mode(mode));
 }
 
-fn bind(
-    env: &BuildEnv,
+fn bind<'a>(
+    env: &BuildEnv<'a>,
     state: &StageState,
     step: &Step,
     m: &RunMount,
     target: Option<String>,
     deps: &std::collections::HashMap<usize, Arc<StageState>>,
-    p: &mut Prepared,
+    p: &mut Prepared<'a>,
 ) -> Result<()> {
     let target = target.ok_or_else(|| step_error(env, step, "--mount=type=bind needs target="))?;
     let source = m.source.clone().unwrap_or_else(|| "/".into());
@@ -131,11 +130,12 @@ fn bind(
                     format!("--mount from={from}: no such stage or image"),
                 )
             })?;
-            let tmp = env.store.temp_dir()?;
-            let snap =
-                Snapshot::mount(tmp.path(), &lowers).map_err(|e| step_error(env, step, e))?;
+            let snap = env
+                .scratch
+                .snapshot(&lowers)
+                .map_err(|e| step_error(env, step, e))?;
             let root = snap.merged.clone();
-            p._snapshots.push((snap, tmp));
+            p._snapshots.push(snap);
             (root, format!("bind:{k}:{rel}:{target}:{}", m.readonly))
         }
     };
@@ -150,12 +150,12 @@ fn bind(
     Ok(())
 }
 
-fn secret(
+fn secret<'a>(
     env: &BuildEnv,
     step: &Step,
     m: &RunMount,
     target: Option<String>,
-    p: &mut Prepared,
+    p: &mut Prepared<'a>,
 ) -> Result<()> {
     let id = m.id.clone().or_else(|| {
         target

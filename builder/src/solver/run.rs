@@ -19,7 +19,6 @@ use super::stage::{step_error, BuildEnv, StageState};
 use super::{args::PROXY_ARGS, BuildError, Result};
 use crate::bundle::{self, Network, RunSpec};
 use crate::dockerfile::{Command, Run, Step};
-use crate::snapshot::Snapshot;
 use crate::store::StoreError;
 
 const DEFAULT_PATH: &str = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
@@ -56,8 +55,8 @@ pub fn run(
     }
     let dir = env
         .scratch
-        .join(format!("run-{}", crate::store::atomic::unique()));
-    fs::create_dir(&dir).map_err(io_err(&dir))?;
+        .fast_dir("run")
+        .map_err(io_err(&env.scratch.fast))?;
     let result = execute(
         env, state, step, &dir, argv, script, network, run_env, &prepared, log,
     );
@@ -175,7 +174,10 @@ fn execute(
     prepared: &Prepared,
     log: &StepLog,
 ) -> Result<PathBuf> {
-    let mut snap = Snapshot::mount(dir, &state.lowers).map_err(|e| step_error(env, step, e))?;
+    let mut snap = env
+        .scratch
+        .snapshot(&state.lowers)
+        .map_err(|e| step_error(env, step, e))?;
     let user = bundle::resolve_user(
         &snap.merged,
         state.config.config.user.as_deref().unwrap_or(""),
@@ -302,7 +304,7 @@ fn run_container(env: &BuildEnv, bundle: &Path, log: &StepLog) -> Result<Status>
         return Err(BuildError::Interrupted);
     }
     let id = format!("berth-build-{}", crate::store::atomic::unique());
-    note_run(env.scratch, &env.opts.runtime, &id);
+    note_run(&env.scratch.disk, &env.opts.runtime, &id);
     let _active = Active::new(&env.opts.runtime, &id);
     let mut child = Proc::new(&env.opts.runtime)
         .arg("run")

@@ -2,7 +2,7 @@
 //! lower dirs, its cache key, its args) and the walk over its instructions.
 
 use std::collections::{BTreeMap, HashMap};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
@@ -24,8 +24,8 @@ pub struct BuildEnv<'a> {
     pub file: &'a Dockerfile,
     pub progress: &'a Progress,
     pub counters: &'a Counters,
-    /// The build's temp dir (removed at the end, reclaimed after a crash).
-    pub scratch: &'a Path,
+    /// The build's temp dirs (removed at the end, reclaimed after a crash).
+    pub scratch: &'a super::scratch::Scratch,
 }
 
 /// A stage's state between instructions.

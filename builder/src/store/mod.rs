@@ -24,7 +24,7 @@ use std::path::{Path, PathBuf};
 pub use gc::Collected;
 pub use images::Image;
 pub use index::Entry;
-pub use tmp::{remove_tree, TempDir};
+pub use tmp::{remove_tree, TempDir, FAST_ROOT};
 
 use crate::digest::Digest;
 

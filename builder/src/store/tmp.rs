@@ -40,6 +40,10 @@ impl Drop for TempDir {
     }
 }
 
+/// Where builds keep what they throw away after each step (a tmpfs); a
+/// dir there is named after the build's temp dir in the store.
+pub const FAST_ROOT: &str = "/run/berth-builder";
+
 /// Removes a tree, detaching any mount left inside it first.
 pub fn remove_tree(path: &Path) {
     if fs::remove_dir_all(path).is_ok() || !path.exists() {
@@ -80,6 +84,7 @@ pub fn reclaim(tmp: &Path) {
             if let Ok(Some(_l)) = Lock::try_acquire(&p, Mode::Exclusive) {
                 delete_containers(&tmp.join(stem));
                 remove_tree(&tmp.join(stem));
+                remove_tree(&Path::new(FAST_ROOT).join(stem));
                 let _ = fs::remove_file(&p);
             }
         } else if !tmp.join(format!("{name}.lock")).exists() {
