@@ -1,6 +1,7 @@
 # Berth: one command per job on a Debian 12 machine, as root.
 #
-#   make demo      install what is missing, build, run a busybox container
+#   make demo      install what is missing, build, run a busybox container, then
+#                  build an image from a Dockerfile and run it through the runtime
 #   make test      install what is missing, build, lint, every test
 #   make bench     lifecycle, exec, peak RSS and 1000-container stress benchmarks
 #                  against runc and crun
@@ -59,7 +60,7 @@ DEB_PACKAGES := build-essential pkg-config libseccomp-dev libelf-dev zlib1g-dev 
 	git tar gzip bzip2 xz-utils buildah skopeo umoci docker.io \
 	ca-certificates curl
 
-SH_SCRIPTS := .ci/run bench/mkbundle.sh bench/lifecycle.sh bench/exec.sh bench/common.sh \
+SH_SCRIPTS := .ci/run bench/mkbundle.sh bench/demo-build.sh bench/lifecycle.sh bench/exec.sh bench/common.sh \
 	bench/rss.sh bench/stress.sh spec-tests/integration/podman.sh spec-tests/portable.sh
 
 SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
@@ -130,6 +131,7 @@ demo: deps build
 	@$(RUNTIME_BIN) delete --force berth-demo >/dev/null 2>&1 || true
 	@echo "+ $(RUNTIME_BIN) run --bundle build/demo berth-demo"
 	@$(RUNTIME_BIN) run --bundle build/demo berth-demo
+	BUILDER=$(RELEASE)/builder RUNTIME=$(RUNTIME_BIN) bench/demo-build.sh build/demo-build
 
 test: deps build lint cargo-test integration
 

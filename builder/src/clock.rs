@@ -83,7 +83,8 @@ pub fn ago(then: i64) -> String {
     let secs = (now().0 - then).max(0);
     let human = match secs {
         0 => return "Less than a second ago".into(),
-        1..=59 => format!("{secs} seconds"),
+        1 => "1 second".into(),
+        2..=59 => format!("{secs} seconds"),
         60..=119 => "About a minute".into(),
         120..=3599 => format!("{} minutes", secs / 60),
         3600..=7199 => "About an hour".into(),

@@ -35,7 +35,8 @@ fn at(path: &Path, why: impl std::fmt::Display) -> UnpackError {
 
 /// Writes the bundle into `dir` (absent or empty); on error removes what it
 /// made.
-pub fn unpack(store: &Store, image: &Image, dir: &Path) -> Result<()> {
+/// `args`, when given, replace the image's Cmd (as `docker run IMAGE ARGS`).
+pub fn unpack(store: &Store, image: &Image, dir: &Path, args: Option<Vec<String>>) -> Result<()> {
     let existed = dir.exists();
     if existed && fs::read_dir(dir).map_err(|e| at(dir, e))?.next().is_some() {
         return Err(at(dir, "exists and is not empty"));
@@ -43,10 +44,10 @@ pub fn unpack(store: &Store, image: &Image, dir: &Path) -> Result<()> {
     // Known before any layer is extracted: an image that cannot start.
     let c = &image.config.config;
     let empty = |v: &Option<Vec<String>>| v.as_ref().is_none_or(|v| v.is_empty());
-    if empty(&c.entrypoint) && empty(&c.cmd) {
+    if empty(&c.entrypoint) && empty(&c.cmd) && args.as_ref().is_none_or(|a| a.is_empty()) {
         return Err(BundleError::NoCommand.into());
     }
-    let result = write_bundle(store, image, dir);
+    let result = write_bundle(store, image, dir, args);
     if result.is_err() {
         let _ = fs::remove_dir_all(dir.join("rootfs"));
         let _ = fs::remove_file(dir.join("config.json"));
@@ -57,7 +58,7 @@ pub fn unpack(store: &Store, image: &Image, dir: &Path) -> Result<()> {
     result
 }
 
-fn write_bundle(store: &Store, image: &Image, dir: &Path) -> Result<()> {
+fn write_bundle(store: &Store, image: &Image, dir: &Path, args: Option<Vec<String>>) -> Result<()> {
     let rootfs = dir.join("rootfs");
     fs::create_dir_all(&rootfs).map_err(|e| at(&rootfs, e))?;
     for (l, diff_id) in image
@@ -89,7 +90,7 @@ fn write_bundle(store: &Store, image: &Image, dir: &Path) -> Result<()> {
             ));
         }
     }
-    let mut spec = bundle::spec_from_image(&image.config, &rootfs, None)?;
+    let mut spec = bundle::spec_from_image(&image.config, &rootfs, args)?;
     spec.rootfs = PathBuf::from("rootfs");
     bundle::write_bundle(dir, &spec)?;
     Ok(())

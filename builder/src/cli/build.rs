@@ -141,11 +141,20 @@ pub fn run(root: &Path, a: Args) -> anyhow::Result<i32> {
             format!(", tagged {}", built.image.tags.join(" "))
         };
         eprintln!(
-            "Successfully built {id}{tags} ({} steps run, {} cached)",
-            built.runs, built.cached
+            "Successfully built {id}{tags} ({} run, {} cached)",
+            plural(built.runs, "step"),
+            built.cached
         );
     }
     Ok(0)
+}
+
+fn plural(n: usize, what: &str) -> String {
+    if n == 1 {
+        format!("1 {what}")
+    } else {
+        format!("{n} {what}s")
+    }
 }
 
 fn split_kv(s: &str) -> (String, Option<String>) {

@@ -74,7 +74,7 @@ pub fn main() -> i32 {
     match run(cli) {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("error: {}", one_line(&format!("{e:#}")));
+            eprintln!("error: {}", one_line(&chain(&e)));
             if berth_builder::solver::interrupted() {
                 130
             } else {
@@ -82,6 +82,22 @@ pub fn main() -> i32 {
             }
         }
     }
+}
+
+/// The error and its causes, each said once (a library error often
+/// already names its cause in its own message).
+fn chain(e: &anyhow::Error) -> String {
+    let mut out = String::new();
+    for cause in e.chain() {
+        let c = cause.to_string();
+        if !out.contains(&c) {
+            if !out.is_empty() {
+                out.push_str(": ");
+            }
+            out.push_str(&c);
+        }
+    }
+    out
 }
 
 /// Keeps the error on one line where it carries several.

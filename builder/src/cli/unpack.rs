@@ -9,6 +9,9 @@ pub struct UnpackArgs {
     image: String,
     /// The bundle dir (absent or empty): DIR/rootfs and DIR/config.json.
     dir: PathBuf,
+    /// The command, in place of the image's CMD (as `docker run IMAGE CMD...`).
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+    command: Vec<String>,
 }
 
 #[derive(clap::Args)]
@@ -25,7 +28,8 @@ pub struct UmountArgs {
 
 pub fn unpack(store: &Store, a: UnpackArgs) -> anyhow::Result<i32> {
     let img = store.resolve(&a.image)?;
-    berth_builder::unpack::unpack(store, &img, &a.dir)?;
+    let args = (!a.command.is_empty()).then_some(a.command);
+    berth_builder::unpack::unpack(store, &img, &a.dir, args)?;
     Ok(0)
 }
 
