@@ -7,7 +7,7 @@ use clap::ValueEnum;
 
 use berth_builder::bundle::Network;
 use berth_builder::layer::Compression;
-use berth_builder::solver::{self, BuildOptions, ContextSpec};
+use berth_builder::solver::{self, BuildOptions, ContextSpec, ProgressMode};
 use berth_builder::store::Store;
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -119,7 +119,7 @@ pub fn run(root: &Path, a: Args) -> anyhow::Result<i32> {
         },
         platform: a.platform.clone(),
         epoch: epoch()?,
-        quiet: a.quiet || matches!(a.progress, ProgressArg::Quiet),
+        progress: progress_mode(a.quiet, a.progress),
         secrets: a
             .secrets
             .iter()
@@ -147,6 +147,19 @@ pub fn run(root: &Path, a: Args) -> anyhow::Result<i32> {
         );
     }
     Ok(0)
+}
+
+/// auto: a live view when stderr is a terminal, plain lines otherwise.
+fn progress_mode(quiet: bool, p: ProgressArg) -> ProgressMode {
+    use std::io::IsTerminal;
+    match p {
+        _ if quiet => ProgressMode::Quiet,
+        ProgressArg::Quiet => ProgressMode::Quiet,
+        ProgressArg::Plain => ProgressMode::Plain,
+        ProgressArg::Tty => ProgressMode::Tty,
+        ProgressArg::Auto if std::io::stderr().is_terminal() => ProgressMode::Tty,
+        ProgressArg::Auto => ProgressMode::Plain,
+    }
 }
 
 fn plural(n: usize, what: &str) -> String {

@@ -58,6 +58,13 @@ pub fn plan(env: &BuildEnv) -> Result<Plan> {
             instruction: format!("FROM {base_text}"),
             message: m,
         })?;
+        if let Some(p) = &s.platform {
+            let p = lexer
+                .word(p, &vars)
+                .map(|e| e.value)
+                .map_err(|e| step_err(env, s, "FROM --platform", e))?;
+            super::check_platform(Some(&p)).map_err(|e| step_err(env, s, "FROM --platform", e))?;
+        }
         let mut deps: Vec<usize> = match base {
             Base::Stage(i) => vec![i],
             _ => vec![],

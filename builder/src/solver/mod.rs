@@ -24,6 +24,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 pub use context::ContextSpec;
 pub use interrupt::{install as install_interrupt_handler, interrupted};
+pub use progress::Mode as ProgressMode;
 
 use crate::bundle::Network;
 use crate::dockerfile::{self, ParseError};
@@ -47,7 +48,8 @@ pub struct BuildOptions {
     pub platform: Option<String>,
     /// SOURCE_DATE_EPOCH: timestamps and mtimes for reproducible digests.
     pub epoch: Option<i64>,
-    pub quiet: bool,
+    /// Plain lines, a live view on a terminal, or nothing.
+    pub progress: ProgressMode,
     /// --secret id=ID,src=FILE: what RUN --mount=type=secret mounts.
     pub secrets: Vec<(String, PathBuf)>,
 }
@@ -100,7 +102,7 @@ pub fn build(store: &Store, opts: &BuildOptions) -> Result<Built> {
     })?;
     let ctx = context::load(&opts.context, opts.dockerfile.as_deref(), held.path())?;
     let file = dockerfile::parse(&ctx.dockerfile, &ctx.dockerfile_name)?;
-    let progress = progress::Progress::new(opts.quiet);
+    let progress = progress::Progress::new(opts.progress);
     let counters = Counters::default();
     let env = stage::BuildEnv {
         store,
@@ -122,7 +124,7 @@ pub fn build(store: &Store, opts: &BuildOptions) -> Result<Built> {
     })
 }
 
-fn check_platform(p: Option<&str>) -> Result<()> {
+pub(crate) fn check_platform(p: Option<&str>) -> Result<()> {
     let host = crate::image::host_platform();
     let want = format!("{}/{}", host.os, host.architecture);
     match p {
