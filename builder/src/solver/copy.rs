@@ -560,7 +560,17 @@ fn hash_source(
         Some(exclude),
         rel,
     );
-    fscopy::hash_entry(pd.as_raw_fd(), &name, rel, &filter, o.keep_owner, &mut h)?;
+    // Context files are remembered by inode; a stage's by the stage's key.
+    let cache = o.dockerignore.then_some(env.stat_cache);
+    fscopy::hash_entry(
+        pd.as_raw_fd(),
+        &name,
+        rel,
+        &filter,
+        o.keep_owner,
+        cache,
+        &mut h,
+    )?;
     Ok(crate::digest::Digest::from_bytes(h.finalize().into()).to_string())
 }
 

@@ -18,6 +18,7 @@ use nix::sys::stat::{fstatat, mkdirat, mknodat, FileStat, Mode, SFlag};
 use nix::unistd::{fchownat, linkat, symlinkat, unlinkat, Gid, Uid, UnlinkatFlags};
 use sha2::{Digest as _, Sha256};
 
+use super::statcache::StatCache;
 use crate::digest::Digest;
 use crate::dockerignore::Matcher;
 
@@ -157,6 +158,7 @@ pub fn hash_entry(
     rel: &str,
     f: &Filter,
     owners: bool,
+    cache: Option<&StatCache>,
     h: &mut Sha256,
 ) -> io::Result<()> {
     let mut t = TreeHasher {
@@ -164,6 +166,7 @@ pub fn hash_entry(
         owners,
         h,
         buf: vec![0u8; 64 * 1024],
+        cache,
     };
     let st = lstat_at(dir, name)?;
     t.entry(dir, name, rel, &st)
@@ -175,6 +178,9 @@ struct TreeHasher<'a, 'b> {
     owners: bool,
     h: &'a mut Sha256,
     buf: Vec<u8>,
+    /// Digests of files seen before (context files; a stage's files are
+    /// keyed by the stage instead).
+    cache: Option<&'a StatCache>,
 }
 
 impl TreeHasher<'_, '_> {
@@ -198,16 +204,29 @@ impl TreeHasher<'_, '_> {
         Ok(())
     }
 
+    /// A file counts by the digest of its content (remembered by inode and
+    /// times when a stat cache is given).
     fn file(&mut self, dir: RawFd, name: &OsStr, st: &FileStat) -> io::Result<()> {
         self.h.update((st.st_size as u64).to_le_bytes());
+        if let Some(d) = self.cache.and_then(|c| c.get(st)) {
+            self.h.update(d);
+            return Ok(());
+        }
         let mut file = File::from(open_at(dir, name, OFlag::O_RDONLY)?);
+        let mut content = Sha256::new();
         loop {
             let n = file.read(&mut self.buf)?;
             if n == 0 {
-                return Ok(());
+                break;
             }
-            self.h.update(&self.buf[..n]);
+            content.update(&self.buf[..n]);
         }
+        let d: [u8; 32] = content.finalize().into();
+        if let Some(c) = self.cache {
+            c.put(st, d);
+        }
+        self.h.update(d);
+        Ok(())
     }
 
     fn dir(&mut self, dir: RawFd, name: &OsStr, rel: &str) -> io::Result<()> {
@@ -230,7 +249,15 @@ pub fn hash_context_path(env: &super::stage::BuildEnv, rel: &str) -> io::Result<
     let pd = open_dir(&parent)?;
     let mut h = Sha256::new();
     let f = Filter::for_source(Some(&env.ctx.ignore), None, rel);
-    hash_entry(pd.as_raw_fd(), &name, rel, &f, false, &mut h)?;
+    hash_entry(
+        pd.as_raw_fd(),
+        &name,
+        rel,
+        &f,
+        false,
+        Some(env.stat_cache),
+        &mut h,
+    )?;
     Ok(Digest::from_bytes(h.finalize().into()))
 }
 

@@ -18,6 +18,7 @@ mod progress;
 mod run;
 mod scratch;
 mod stage;
+mod statcache;
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -104,6 +105,7 @@ pub fn build(store: &Store, opts: &BuildOptions) -> Result<Built> {
     let file = dockerfile::parse(&ctx.dockerfile, &ctx.dockerfile_name)?;
     let progress = progress::Progress::new(opts.progress);
     let counters = Counters::default();
+    let stat_cache = statcache::StatCache::load(&store.root().join("cache/files.json"));
     let env = stage::BuildEnv {
         store,
         opts,
@@ -112,9 +114,12 @@ pub fn build(store: &Store, opts: &BuildOptions) -> Result<Built> {
         progress: &progress,
         counters: &counters,
         scratch: &scratch,
+        stat_cache: &stat_cache,
     };
     let plan = graph::plan(&env)?;
-    let result = graph::execute(&env, &plan)?;
+    let result = graph::execute(&env, &plan);
+    stat_cache.save();
+    let result = result?;
     let image = stage::write_image(&env, &result)?;
     args::warn_unused(&env, &plan);
     Ok(Built {

@@ -26,6 +26,8 @@ pub struct BuildEnv<'a> {
     pub counters: &'a Counters,
     /// The build's temp dirs (removed at the end, reclaimed after a crash).
     pub scratch: &'a super::scratch::Scratch,
+    /// Digests of context files by inode and times, across builds.
+    pub stat_cache: &'a super::statcache::StatCache,
 }
 
 /// A stage's state between instructions.
