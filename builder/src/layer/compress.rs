@@ -91,13 +91,7 @@ fn consume(
             }
             hw
         }
-        Compression::Gzip => {
-            let mut enc = flate2::GzBuilder::new().write(hw, flate2::Compression::new(GZIP_LEVEL));
-            for b in rx {
-                enc.write_all(&b).map_err(blob)?;
-            }
-            enc.finish().map_err(blob)?
-        }
+        Compression::Gzip => super::pgzip::compress(rx, hw).map_err(blob)?,
         Compression::Zstd => {
             let mut enc = zstd::stream::write::Encoder::new(hw, ZSTD_LEVEL).map_err(blob)?;
             for b in rx {

@@ -23,6 +23,7 @@ mod compress;
 mod error;
 mod fsops;
 mod path;
+mod pgzip;
 mod tarread;
 mod tarwrite;
 mod whiteout;
