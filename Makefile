@@ -4,13 +4,14 @@
 #                  build an image from a Dockerfile and run it through the runtime
 #   make test      install what is missing, build, lint, every test
 #   make bench     lifecycle, exec, peak RSS and 1000-container stress benchmarks
-#                  against runc and crun
+#                  against runc and crun; image builds against buildah
 #   make portable  the suite (+ runc, crun for bench) packed in build/portable, to run
 #                  on another host, a pure cgroup v2 one say: build/portable/run.sh
 #   make install   runtime, builder, shim into $(PREFIX)/bin
 #
 # Variables: PREFIX (/usr/local), DESTDIR, TEST_THREADS (2), N (bench runs, 50),
 # RSS_N (bench/rss.sh runs, 20), STRESS_N (bench/stress.sh containers, 1000),
+# BUILD_N (bench/builder.sh rounds, 5),
 # BUNDLE (build/bundle), CARGO (cargo).
 
 SHELL := /bin/bash
@@ -29,6 +30,7 @@ N ?= 50
 export N
 RSS_N ?= 20
 STRESS_N ?= 1000
+BUILD_N ?= 5
 
 # The static checker is built for the host triple explicitly, so that
 # RUSTFLAGS=+crt-static reaches it and not build scripts or proc macros.
@@ -60,8 +62,9 @@ DEB_PACKAGES := build-essential pkg-config libseccomp-dev libelf-dev zlib1g-dev 
 	git tar gzip bzip2 xz-utils buildah skopeo umoci docker.io \
 	ca-certificates curl
 
-SH_SCRIPTS := .ci/run bench/mkbundle.sh bench/demo-build.sh bench/lifecycle.sh bench/exec.sh bench/common.sh \
-	bench/rss.sh bench/stress.sh spec-tests/integration/podman.sh spec-tests/portable.sh
+SH_SCRIPTS := .ci/run bench/mkbundle.sh bench/demo-build.sh bench/lifecycle.sh bench/exec.sh \
+	bench/common.sh bench/rss.sh bench/stress.sh bench/builder.sh spec-tests/integration/podman.sh \
+	spec-tests/portable.sh
 
 SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
 
@@ -70,7 +73,7 @@ SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
 .NOTPARALLEL:
 
 .PHONY: all deps deb-deps rust-deps build bundle demo test lint fmt-check clippy \
-	shellcheck cargo-test integration bench bench-rss bench-stress portable install uninstall clean
+	shellcheck cargo-test integration bench bench-rss bench-stress bench-builder portable install uninstall clean
 
 all: build
 
@@ -156,19 +159,25 @@ integration: build
 
 # Both lifecycle profiles (plain, then memory + pids limits + the default
 # seccomp profile), exec into a running container, then peak RSS per runtime
-# process and STRESS_N containers at 1, 4 and 16 at once (fails on leftovers).
+# process, STRESS_N containers at 1, 4 and 16 at once (fails on leftovers), and
+# image builds against buildah, BUILD_N rounds.
 bench: build
 	PROFILE=plain bench/lifecycle.sh
 	PROFILE=limits bench/lifecycle.sh
 	bench/exec.sh
 	N=$(RSS_N) bench/rss.sh
 	N=$(STRESS_N) bench/stress.sh
+	N=$(BUILD_N) bench/builder.sh
 
 bench-rss: build
 	N=$(RSS_N) bench/rss.sh
 
 bench-stress: build
 	N=$(STRESS_N) bench/stress.sh
+
+# SCENARIOS, TOOLS and the rest: see bench/builder.sh.
+bench-builder: build
+	N=$(BUILD_N) bench/builder.sh
 
 portable: build
 	PEERS=1 spec-tests/portable.sh build/portable
