@@ -632,3 +632,107 @@ fn cache_follows_content_not_mtime() {
     );
     assert_eq!(s.unpack("c1").read("/src/f.txt"), "two");
 }
+
+/// Kills the openssl server even when the test fails.
+struct Server(std::process::Child);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[test]
+fn add_https_urls_trusting_the_hosts_ca_file() {
+    if Command::new("openssl").arg("version").output().is_err() {
+        eprintln!("skipped: openssl is not installed");
+        return;
+    }
+    let s = Store::new();
+    s.base();
+    let www = tempfile::tempdir().unwrap();
+    std::fs::write(www.path().join("file.txt"), "downloaded over https\n").unwrap();
+    let (cert, key) = (www.path().join("cert.pem"), www.path().join("key.pem"));
+    let ca = www.path().join("ca.pem");
+    // A CA, and a server certificate for 127.0.0.1 signed by it (webpki
+    // refuses a self-signed CA used as the server's own certificate).
+    let ext = www.path().join("ext.cnf");
+    std::fs::write(
+        &ext,
+        "subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n",
+    )
+    .unwrap();
+    let d = www.path().to_str().unwrap().to_string();
+    let steps: [Vec<String>; 3] = [
+        format!("req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 1 -subj /CN=berth-test-ca -keyout {d}/ca.key -out {d}/ca.pem"),
+        format!("req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -subj /CN=127.0.0.1 -keyout {d}/key.pem -out {d}/leaf.csr"),
+        format!("x509 -req -in {d}/leaf.csr -CA {d}/ca.pem -CAkey {d}/ca.key -CAcreateserial -days 1 -extfile {d}/ext.cnf -out {d}/cert.pem"),
+    ]
+    .map(|c| c.split(' ').map(str::to_string).collect());
+    for args in steps {
+        let made = Command::new("openssl").args(&args).output().unwrap();
+        assert!(made.status.success(), "openssl {args:?}: {}", text(&made));
+    }
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let _server = Server(
+        std::process::Command::new("openssl")
+            .args([
+                "s_server",
+                "-quiet",
+                "-WWW",
+                "-accept",
+                &format!("127.0.0.1:{port}"),
+            ])
+            .arg("-cert")
+            .arg(&cert)
+            .arg("-key")
+            .arg(&key)
+            .current_dir(www.path())
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    for _ in 0..200 {
+        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(25));
+    }
+    let ctx = Context::new();
+    ctx.write(
+        "Dockerfile",
+        &format!("FROM busybox\nADD https://127.0.0.1:{port}/file.txt /dl/\n"),
+    );
+    let out = s
+        .cmd()
+        .env("SSL_CERT_FILE", &ca)
+        .args(["build", "-t", "https", ctx.path().to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out));
+    assert_eq!(
+        s.unpack("https").read("/dl/file.txt"),
+        "downloaded over https\n"
+    );
+    // Without the server's CA the certificate is refused, naming the URL.
+    let out = s
+        .cmd()
+        .env("SSL_CERT_FILE", "/etc/ssl/certs/ca-certificates.crt")
+        .args(["build", "--no-cache", ctx.path().to_str().unwrap()])
+        .output()
+        .unwrap();
+    let l = last_err(&out);
+    assert!(
+        !out.status.success()
+            && l.contains("https://127.0.0.1")
+            && l.to_lowercase().contains("certificate"),
+        "{}",
+        text(&out)
+    );
+}

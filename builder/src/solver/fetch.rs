@@ -1,6 +1,6 @@
-//! ADD of an http:// URL: a small HTTP/1.1 GET (redirects, chunked or
-//! sized bodies) streamed to a file and hashed on the way. https needs TLS,
-//! which the builder does not link: such a URL fails with a line saying so.
+//! ADD of an http:// or https:// URL: a small HTTP/1.1 GET (redirects,
+//! chunked or sized bodies) streamed to a file and hashed on the way; TLS
+//! through solver::tls.
 
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, Read, Write};
@@ -27,47 +27,67 @@ enum Outcome {
     Redirect(String),
 }
 
-fn split_url(url: &str) -> Result<(String, String), String> {
-    if url.starts_with("https://") {
-        return Err(format!("{url}: https is not supported yet (no TLS in this builder); use http:// or COPY a downloaded file"));
-    }
-    let rest = url
-        .strip_prefix("http://")
-        .ok_or_else(|| format!("{url}: not an http:// URL"))?;
+/// A URL's parts: TLS or not, host name, host:port to dial, path.
+struct Target {
+    tls: bool,
+    name: String,
+    addr: String,
+    path: String,
+}
+
+fn split_url(url: &str) -> Result<Target, String> {
+    let (tls, rest) = match (url.strip_prefix("https://"), url.strip_prefix("http://")) {
+        (Some(r), _) => (true, r),
+        (None, Some(r)) => (false, r),
+        _ => return Err(format!("{url}: not an http:// or https:// URL")),
+    };
     let (host, path) = match rest.find('/') {
         Some(i) => (&rest[..i], &rest[i..]),
         None => (rest, "/"),
     };
-    let host = if host.contains(':') {
-        host.to_string()
-    } else {
-        format!("{host}:80")
+    let (name, addr) = match host
+        .rsplit_once(':')
+        .filter(|(_, p)| p.bytes().all(|b| b.is_ascii_digit()))
+    {
+        Some((n, _)) => (n.to_string(), host.to_string()),
+        None => (
+            host.to_string(),
+            format!("{host}:{}", if tls { 443 } else { 80 }),
+        ),
     };
-    Ok((host, path.to_string()))
+    Ok(Target {
+        tls,
+        name: name.trim_matches(['[', ']']).to_string(),
+        addr,
+        path: path.to_string(),
+    })
 }
 
 fn absolute(base: &str, loc: &str) -> String {
     if loc.contains("://") {
         return loc.to_string();
     }
-    let (scheme_host, _) = match base
-        .strip_prefix("http://")
-        .and_then(|r| r.find('/').map(|i| i + 7))
-    {
-        Some(i) => (base[..i].to_string(), ()),
-        None => (base.to_string(), ()),
-    };
-    format!("{scheme_host}{loc}")
+    let scheme_len = base.find("://").map_or(0, |i| i + 3);
+    let end = base[scheme_len..]
+        .find('/')
+        .map_or(base.len(), |i| i + scheme_len);
+    format!("{}{loc}", &base[..end])
 }
 
 fn get(url: &str, dest: &Path) -> Result<Outcome, String> {
-    let (host, path) = split_url(url)?;
+    let t = split_url(url)?;
     let e = |what: &str, err: io::Error| format!("{url}: {what}: {err}");
-    let mut s = TcpStream::connect(&host).map_err(|x| e("connect", x))?;
-    s.set_read_timeout(Some(Duration::from_secs(300))).ok();
-    let name = host.trim_end_matches(":80");
-    write!(s, "GET {path} HTTP/1.1\r\nHost: {name}\r\nUser-Agent: berth-builder\r\nAccept: */*\r\nConnection: close\r\n\r\n")
+    let tcp = TcpStream::connect(&t.addr).map_err(|x| e("connect", x))?;
+    tcp.set_read_timeout(Some(Duration::from_secs(300))).ok();
+    let mut s: Box<dyn super::tls::Stream> = if t.tls {
+        super::tls::wrap(tcp, &t.name).map_err(|m| format!("{url}: {m}"))?
+    } else {
+        Box::new(tcp)
+    };
+    let (path, host) = (&t.path, &t.addr);
+    write!(s, "GET {path} HTTP/1.1\r\nHost: {host}\r\nUser-Agent: berth-builder\r\nAccept: */*\r\nConnection: close\r\n\r\n")
         .map_err(|x| e("send", x))?;
+    s.flush().map_err(|x| e("send", x))?;
     let mut r = BufReader::new(s);
     let mut status = String::new();
     r.read_line(&mut status).map_err(|x| e("read", x))?;

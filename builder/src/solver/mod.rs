@@ -19,6 +19,7 @@ mod run;
 mod scratch;
 mod stage;
 mod statcache;
+mod tls;
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
