@@ -5,6 +5,7 @@
 use std::ffi::CString;
 use std::fs;
 use std::io;
+use std::os::fd::AsRawFd;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
@@ -18,8 +19,6 @@ pub enum SnapshotError {
         options: String,
         source: io::Error,
     },
-    #[error("{0} layers are too many for one overlay mount on this kernel (options over a page)")]
-    TooManyLayers(usize),
     #[error("making the builder's mount namespace private: {0}")]
     Namespace(io::Error),
 }
@@ -96,10 +95,23 @@ impl Snapshot {
             escape(&upper),
             escape(&work)
         );
-        if options.len() >= 4000 {
-            return Err(SnapshotError::TooManyLayers(lowers.len()));
+        if options.len() < 4000 {
+            mount_overlay(&merged, &options)?;
+        } else {
+            // Over a page of options (about 45 layers of store paths): the
+            // new mount API takes each lower dir on its own (Linux 6.8+).
+            let mut top_first: Vec<&Path> = lowers.iter().rev().map(PathBuf::as_path).collect();
+            if top_first.is_empty() {
+                top_first.push(empty);
+            }
+            mount_overlay_fsconfig(&merged, &top_first, &upper, &work).map_err(|source| {
+                SnapshotError::Mount {
+                    target: merged.clone(),
+                    options: format!("{} lower dirs through fsconfig(lowerdir+)", top_first.len()),
+                    source,
+                }
+            })?;
         }
-        mount_overlay(&merged, &options)?;
         Ok(Snapshot {
             merged,
             upper,
@@ -174,6 +186,86 @@ fn mount_overlay(target: &Path, options: &str) -> Result<(), SnapshotError> {
     if rc != 0 {
         return Err(err(io::Error::last_os_error()));
     }
+    Ok(())
+}
+
+const FSOPEN_CLOEXEC: libc::c_uint = 1;
+const FSCONFIG_SET_STRING: libc::c_uint = 1;
+const FSCONFIG_CMD_CREATE: libc::c_uint = 6;
+const FSMOUNT_CLOEXEC: libc::c_uint = 1;
+const MOVE_MOUNT_F_EMPTY_PATH: libc::c_uint = 4;
+
+/// fsopen + fsconfig (one `lowerdir+` per layer) + fsmount + move_mount.
+fn mount_overlay_fsconfig(
+    target: &Path,
+    lowers: &[&Path],
+    upper: &Path,
+    work: &Path,
+) -> io::Result<()> {
+    use std::os::fd::{FromRawFd, OwnedFd};
+    let check = |rc: libc::c_long| {
+        if rc < 0 {
+            Err(io::Error::last_os_error())
+        } else {
+            Ok(rc)
+        }
+    };
+    // SAFETY: fsopen takes a NUL-terminated name and flags; it returns a new fd.
+    let fs =
+        check(unsafe { libc::syscall(libc::SYS_fsopen, c"overlay".as_ptr(), FSOPEN_CLOEXEC) })?;
+    // SAFETY: the fd is ours from here on.
+    let fs = unsafe { OwnedFd::from_raw_fd(fs as i32) };
+    let set = |key: &str, value: &[u8]| -> io::Result<()> {
+        let k = CString::new(key).map_err(|_| io::Error::from(io::ErrorKind::InvalidInput))?;
+        let v = CString::new(value).map_err(|_| io::Error::from(io::ErrorKind::InvalidInput))?;
+        // SAFETY: a valid fs context fd and NUL-terminated key and value.
+        check(unsafe {
+            libc::syscall(
+                libc::SYS_fsconfig,
+                fs.as_raw_fd(),
+                FSCONFIG_SET_STRING,
+                k.as_ptr(),
+                v.as_ptr(),
+                0,
+            )
+        })?;
+        Ok(())
+    };
+    for l in lowers {
+        set("lowerdir+", l.as_os_str().as_bytes())?;
+    }
+    set("upperdir", upper.as_os_str().as_bytes())?;
+    set("workdir", work.as_os_str().as_bytes())?;
+    for key in ["index", "redirect_dir", "metacopy"] {
+        set(key, b"off")?;
+    }
+    // SAFETY: CMD_CREATE takes no key or value.
+    check(unsafe {
+        libc::syscall(
+            libc::SYS_fsconfig,
+            fs.as_raw_fd(),
+            FSCONFIG_CMD_CREATE,
+            std::ptr::null::<libc::c_char>(),
+            std::ptr::null::<libc::c_void>(),
+            0,
+        )
+    })?;
+    // SAFETY: fsmount on a created context returns a new mount fd.
+    let m = check(unsafe { libc::syscall(libc::SYS_fsmount, fs.as_raw_fd(), FSMOUNT_CLOEXEC, 0) })?;
+    // SAFETY: the fd is ours from here on.
+    let m = unsafe { OwnedFd::from_raw_fd(m as i32) };
+    let t = cstr(target)?;
+    // SAFETY: move_mount of our detached mount fd onto a NUL-terminated path.
+    check(unsafe {
+        libc::syscall(
+            libc::SYS_move_mount,
+            m.as_raw_fd(),
+            c"".as_ptr(),
+            libc::AT_FDCWD,
+            t.as_ptr(),
+            MOVE_MOUNT_F_EMPTY_PATH,
+        )
+    })?;
     Ok(())
 }
 

@@ -79,3 +79,23 @@ fn stages_by_index_and_images_by_name() {
     let (out, _, _) = s.run_image("idx:1", Some(&["/bin/busybox", "cat", "/zero"]));
     assert_eq!(out, "zero\n");
 }
+
+#[test]
+fn images_with_more_layers_than_one_page_of_mount_options() {
+    // ~45 store paths fill mount(2)'s one page of overlay options; past
+    // that the snapshot is mounted with fsconfig, one lower dir at a time.
+    let s = Store::new();
+    s.base();
+    let ctx = Context::new();
+    let mut df = String::from("FROM busybox\n");
+    for i in 0..70 {
+        df.push_str(&format!("RUN echo {i} > /layer-{i}\n"));
+    }
+    df.push_str("RUN cat /layer-0 /layer-69 > /both\n");
+    ctx.write("Dockerfile", &df);
+    s.build(ctx.path(), &["-t", "deep:1"]);
+    let v = s.inspect("deep:1");
+    assert_eq!(v["RootFS"]["Layers"].as_array().unwrap().len(), 72);
+    let (out, _, _) = s.run_image("deep:1", Some(&["cat", "/both"]));
+    assert_eq!(out, "0\n69\n");
+}
