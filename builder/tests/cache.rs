@@ -152,3 +152,37 @@ fn secrets_are_mounted_and_never_stored() {
     }
     let _ = std::fs::remove_file(secret);
 }
+
+#[test]
+fn a_locked_cache_mount_is_used_by_one_step_at_a_time() {
+    let s = Store::new();
+    s.base();
+    let ctx = Context::new();
+    let step = |me: &str| {
+        format!(
+            "RUN --mount=type=cache,id=lk,target=/c,sharing=locked \
+             echo start-{me} >> /c/log; sleep 0.3; echo end-{me} >> /c/log; cp /c/log /seen-{me}\n"
+        )
+    };
+    ctx.write(
+        "Dockerfile",
+        &format!(
+            "FROM busybox AS a\n{}FROM busybox AS b\n{}FROM busybox\nCOPY --from=a /seen-a /a\nCOPY --from=b /seen-b /b\n",
+            step("a"),
+            step("b")
+        ),
+    );
+    s.build(ctx.path(), &["-t", "lk:1"]);
+    let (a, _, _) = s.run_image("lk:1", Some(&["cat", "/a"]));
+    let (b, _, _) = s.run_image("lk:1", Some(&["cat", "/b"]));
+    let last = if a.len() > b.len() { a } else { b };
+    let lines: Vec<&str> = last.lines().collect();
+    assert_eq!(lines.len(), 4, "{last}");
+    for pair in lines.chunks(2) {
+        assert_eq!(
+            pair[0].replace("start-", ""),
+            pair[1].replace("end-", ""),
+            "the steps overlapped: {last}"
+        );
+    }
+}

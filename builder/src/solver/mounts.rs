@@ -23,6 +23,8 @@ pub struct Prepared<'a> {
     /// sources (buildah#5400 left them out: stale builds).
     pub key_parts: Vec<String>,
     _snapshots: Vec<super::scratch::StepSnapshot<'a>>,
+    /// Cache mounts with sharing=locked|private, held for the step.
+    _locks: Vec<crate::store::lock::Lock>,
 }
 
 pub fn prepare<'a>(
@@ -57,6 +59,18 @@ pub fn prepare<'a>(
                         m.gid.unwrap_or(0),
                         m.mode.unwrap_or(0o755),
                     );
+                }
+                // shared (the default): steps use it at once; locked and
+                // private: one step at a time (private waits too, rather
+                // than getting a throwaway dir).
+                if matches!(m.sharing.as_deref(), Some("locked" | "private")) {
+                    let lock_path = dir.with_extension("lock");
+                    let l = crate::store::lock::Lock::acquire(
+                        &lock_path,
+                        crate::store::lock::Mode::Exclusive,
+                    )
+                    .map_err(|e| step_error(env, step, format!("{}: {e}", lock_path.display())))?;
+                    p._locks.push(l);
                 }
                 p.key_parts.push(format!("cache:{id}:{target}"));
                 p.binds.push(Bind {
