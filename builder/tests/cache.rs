@@ -186,3 +186,18 @@ fn a_locked_cache_mount_is_used_by_one_step_at_a_time() {
         );
     }
 }
+
+#[test]
+fn a_new_cache_mount_is_seeded_from_a_stage() {
+    let s = Store::new();
+    s.base();
+    let ctx = Context::new();
+    ctx.write(
+        "Dockerfile",
+        "FROM busybox AS seed\nRUN mkdir /seed && echo from-the-stage > /seed/file\n\
+FROM busybox\nRUN --mount=type=cache,id=seeded,target=/c,from=seed,source=/seed cat /c/file > /out\n",
+    );
+    s.build(ctx.path(), &["-t", "seeded:1"]);
+    let (out, _, _) = s.run_image("seeded:1", Some(&["cat", "/out"]));
+    assert_eq!(out, "from-the-stage\n");
+}

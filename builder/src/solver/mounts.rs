@@ -52,7 +52,15 @@ pub fn prepare<'a>(
                     .join("cache-mounts")
                     .join(Digest::of(id.as_bytes()).hex());
                 if !dir.exists() {
-                    fs::create_dir_all(&dir).map_err(|e| step_error(env, step, e))?;
+                    // Seeded in a temp dir, renamed in whole: a failed or
+                    // racing seed never leaves a half-filled cache.
+                    let tmp = crate::store::atomic::temp_beside(&dir);
+                    fs::create_dir_all(&tmp).map_err(|e| step_error(env, step, e))?;
+                    let seeded = seed_cache(env, state, step, m, &tmp, deps, &mut p);
+                    if seeded.is_err() || fs::rename(&tmp, &dir).is_err() {
+                        crate::store::remove_tree(&tmp);
+                    }
+                    seeded?;
                     chown_mode(
                         &dir,
                         m.uid.unwrap_or(0),
@@ -126,30 +134,7 @@ fn bind<'a>(
             )
         }
         Some(from) => {
-            let from = super::meta::word(env, state, step, from)?;
-            let lowers = match graph::resolve(env, &from, env.file.stages.len(), false) {
-                Ok(Base::Stage(i)) => deps.get(&i).map(|s| (s.lowers.clone(), s.key)),
-                Ok(Base::Image(img)) => {
-                    let l = env
-                        .store
-                        .unpacked_layers(&img.config.rootfs.diff_ids, &img.manifest.layers)?;
-                    Some((l, img.id()))
-                }
-                _ => None,
-            };
-            let (lowers, k) = lowers.ok_or_else(|| {
-                step_error(
-                    env,
-                    step,
-                    format!("--mount from={from}: no such stage or image"),
-                )
-            })?;
-            let snap = env
-                .scratch
-                .snapshot(&lowers)
-                .map_err(|e| step_error(env, step, e))?;
-            let root = snap.merged.clone();
-            p._snapshots.push(snap);
+            let (root, k) = mount_from(env, state, step, from, deps, p)?;
             (root, format!("bind:{k}:{rel}:{target}:{}", m.readonly))
         }
     };
@@ -162,6 +147,73 @@ fn bind<'a>(
         readonly: m.readonly,
     });
     Ok(())
+}
+
+/// The rootfs of the stage or image `from` names, mounted for the step;
+/// with the key that stands for its content.
+fn mount_from<'a>(
+    env: &BuildEnv<'a>,
+    state: &StageState,
+    step: &Step,
+    from: &str,
+    deps: &std::collections::HashMap<usize, Arc<StageState>>,
+    p: &mut Prepared<'a>,
+) -> Result<(PathBuf, Digest)> {
+    let from = super::meta::word(env, state, step, from)?;
+    let lowers = match graph::resolve(env, &from, env.file.stages.len(), false) {
+        Ok(Base::Stage(i)) => deps.get(&i).map(|s| (s.lowers.clone(), s.key)),
+        Ok(Base::Image(img)) => {
+            let l = env
+                .store
+                .unpacked_layers(&img.config.rootfs.diff_ids, &img.manifest.layers)?;
+            Some((l, img.id()))
+        }
+        _ => None,
+    };
+    let (lowers, k) = lowers.ok_or_else(|| {
+        step_error(
+            env,
+            step,
+            format!("--mount from={from}: no such stage or image"),
+        )
+    })?;
+    let snap = env
+        .scratch
+        .snapshot(&lowers)
+        .map_err(|e| step_error(env, step, e))?;
+    let root = snap.merged.clone();
+    p._snapshots.push(snap);
+    Ok((root, k))
+}
+
+/// A new cache mount with `from=` starts as a copy of that stage's
+/// `source` dir (BuildKit), owners kept.
+fn seed_cache<'a>(
+    env: &BuildEnv<'a>,
+    state: &StageState,
+    step: &Step,
+    m: &RunMount,
+    dir: &Path,
+    deps: &std::collections::HashMap<usize, Arc<StageState>>,
+    p: &mut Prepared<'a>,
+) -> Result<()> {
+    let Some(from) = &m.from else { return Ok(()) };
+    let (root, _) = mount_from(env, state, step, from, deps, p)?;
+    let rel = fscopy::clean_rel(m.source.as_deref().unwrap_or("/"));
+    let err =
+        |e: std::io::Error| step_error(env, step, format!("--mount=type=cache,from={from}: {e}"));
+    let src = fscopy::resolve_inside(&root, &rel).map_err(err)?;
+    let fd = fscopy::open_dir(&src).map_err(err)?;
+    let opts = fscopy::CopyOpts {
+        chown: None,
+        keep_owner: true,
+        chmod: None,
+    };
+    let mut copier =
+        fscopy::Copier::new(dir, opts, fscopy::Filter::for_source(None, None, "")).map_err(err)?;
+    copier
+        .copy_children(std::os::fd::AsRawFd::as_raw_fd(&fd), "", "")
+        .map_err(err)
 }
 
 fn secret<'a>(
