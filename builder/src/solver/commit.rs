@@ -100,6 +100,21 @@ pub fn apply(env: &BuildEnv, state: &mut StageState, r: &Record, key: Digest, cr
     add_history(env, state, created_by, r.layer.is_some(), when);
 }
 
+/// A cache hit, applied and logged: the step has nothing left to do.
+pub fn reused(
+    env: &BuildEnv,
+    state: &mut StageState,
+    key: Digest,
+    created_by: &str,
+    log: &super::progress::StepLog,
+) -> bool {
+    let hit = try_cached(env, state, key, created_by);
+    if hit {
+        log.cached();
+    }
+    hit
+}
+
 /// Looks the step up; on a hit applies it and says so.
 pub fn try_cached(env: &BuildEnv, state: &mut StageState, key: Digest, created_by: &str) -> bool {
     if env.opts.no_cache {

@@ -17,7 +17,7 @@ use super::key::KeyHasher;
 use super::meta::{join_workdir, word};
 use super::progress::StepLog;
 use super::scratch::StepSnapshot;
-use super::stage::{step_error, BuildEnv, StageState};
+use super::stage::{step_error, step_snapshot, BuildEnv, StageState};
 use super::{commit, fetch, BuildError, Result};
 use crate::dockerfile::{Copy, Step};
 use crate::dockerignore::Matcher;
@@ -112,14 +112,10 @@ pub fn copy(
     let key = k.finish();
     let shown: Vec<&str> = c.sources.iter().map(String::as_str).collect();
     let created_by = format!("{verb} {} {dest} # buildkit", shown.join(" "));
-    if commit::try_cached(env, state, key, &created_by) {
-        log.cached();
+    if commit::reused(env, state, key, &created_by, log) {
         return Ok(());
     }
-    let mut snap = env
-        .scratch
-        .snapshot(&state.lowers)
-        .map_err(|e| step_error(env, step, e))?;
+    let mut snap = step_snapshot(env, step, &state.lowers)?;
     let owner = match &chown {
         Some(u) => Some(chown_ids(env, step, &snap.merged, u)?),
         None => None,
@@ -441,10 +437,7 @@ fn from_origin<'a>(
         Ok(Base::Scratch) => (Vec::new(), "scratch".into()),
         Err(m) => return Err(step_error(env, step, format!("--from={from}: {m}"))),
     };
-    let snap = env
-        .scratch
-        .snapshot(&lowers)
-        .map_err(|e| step_error(env, step, e))?;
+    let snap = super::stage::step_snapshot(env, step, &lowers)?;
     Ok(Origin {
         root: snap.merged.clone(),
         id: Some(id),
@@ -649,14 +642,10 @@ pub fn workdir(env: &BuildEnv, state: &mut StageState, step: &Step, log: &StepLo
         .field(serde_json::to_vec(&state.config.config.user).unwrap_or_default());
     let key = k.finish();
     let created_by = format!("WORKDIR {dir}");
-    if commit::try_cached(env, state, key, &created_by) {
-        log.cached();
+    if commit::reused(env, state, key, &created_by, log) {
         return Ok(());
     }
-    let mut snap = env
-        .scratch
-        .snapshot(&state.lowers)
-        .map_err(|e| step_error(env, step, e))?;
+    let mut snap = step_snapshot(env, step, &state.lowers)?;
     let made = make_workdir(
         env,
         step,

@@ -177,10 +177,7 @@ fn mount_from<'a>(
             format!("--mount from={from}: no such stage or image"),
         )
     })?;
-    let snap = env
-        .scratch
-        .snapshot(&lowers)
-        .map_err(|e| step_error(env, step, e))?;
+    let snap = super::stage::step_snapshot(env, step, &lowers)?;
     let root = snap.merged.clone();
     p._snapshots.push(snap);
     Ok((root, k))

@@ -15,7 +15,7 @@ use super::interrupt::Active;
 use super::key::KeyHasher;
 use super::mounts::{self, Prepared};
 use super::progress::StepLog;
-use super::stage::{step_error, BuildEnv, StageState};
+use super::stage::{step_error, step_snapshot, BuildEnv, StageState};
 use super::{args::PROXY_ARGS, BuildError, Result};
 use crate::bundle::{self, Network, RunSpec};
 use crate::dockerfile::{Command, Run, Step};
@@ -49,8 +49,7 @@ pub fn run(
         k.field(m);
     }
     let key = k.finish();
-    if commit::try_cached(env, state, key, &created_by) {
-        log.cached();
+    if commit::reused(env, state, key, &created_by, log) {
         return Ok(());
     }
     let dir = env
@@ -174,10 +173,7 @@ fn execute(
     prepared: &Prepared,
     log: &StepLog,
 ) -> Result<PathBuf> {
-    let mut snap = env
-        .scratch
-        .snapshot(&state.lowers)
-        .map_err(|e| step_error(env, step, e))?;
+    let mut snap = step_snapshot(env, step, &state.lowers)?;
     let user = bundle::resolve_user(
         &snap.merged,
         state.config.config.user.as_deref().unwrap_or(""),

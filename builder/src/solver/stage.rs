@@ -117,6 +117,17 @@ fn first_line(s: &str) -> String {
     }
 }
 
+/// The step's overlay snapshot over `lowers`, its errors naming the step.
+pub fn step_snapshot<'a>(
+    env: &BuildEnv<'a>,
+    step: &Step,
+    lowers: &[PathBuf],
+) -> Result<super::scratch::StepSnapshot<'a>> {
+    env.scratch
+        .snapshot(lowers)
+        .map_err(|e| step_error(env, step, e))
+}
+
 /// The timestamp for new history entries and the image.
 pub fn created(env: &BuildEnv) -> String {
     match env.opts.epoch {
