@@ -80,9 +80,13 @@ fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
 
 /// Docker's "2 hours ago" / "About a minute ago".
 pub fn ago(then: i64) -> String {
-    let secs = (now().0 - then).max(0);
-    let human = match secs {
-        0 => return "Less than a second ago".into(),
+    format!("{} ago", human((now().0 - then).max(0)))
+}
+
+/// Docker's human duration: "Less than a second", "3 minutes", "About an hour".
+pub fn human(secs: i64) -> String {
+    match secs {
+        i64::MIN..=0 => "Less than a second".into(),
         1 => "1 second".into(),
         2..=59 => format!("{secs} seconds"),
         60..=119 => "About a minute".into(),
@@ -93,8 +97,7 @@ pub fn ago(then: i64) -> String {
         1_209_600..=5_183_999 => format!("{} weeks", secs / 604_800),
         5_184_000..=63_071_999 => format!("{} months", secs / 2_592_000),
         _ => format!("{} years", secs / 31_536_000),
-    };
-    format!("{human} ago")
+    }
 }
 
 #[cfg(test)]
