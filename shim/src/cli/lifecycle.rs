@@ -82,6 +82,16 @@ fn observed(ctx: &Ctx, id: &str) -> anyhow::Result<State> {
 /// Sends one frame to the monitor and reads the answer.
 fn ask(ctx: &Ctx, id: &str, kind: Kind, payload: &[u8]) -> anyhow::Result<Option<(Kind, Vec<u8>)>> {
     let mut s = crate::monitor::connect(&ctx.root.dir(id))?;
+    // A stuck monitor must not hang the verb: stop waits its timeout plus
+    // a margin, the rest a minute.
+    let secs = if kind == Kind::Stop {
+        proto::u32_at(payload, 4) as u64 + 30
+    } else {
+        60
+    };
+    if kind != Kind::Wait {
+        s.set_read_timeout(Some(Duration::from_secs(secs)))?;
+    }
     proto::write_frame(&mut s, kind, payload)?;
     Ok(proto::read_frame(&mut s)?)
 }

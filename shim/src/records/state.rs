@@ -83,6 +83,10 @@ pub fn pid_start_time(pid: i32) -> u64 {
     };
     // comm may hold spaces and parens: fields count from the last ')'.
     let after = stat.rsplit_once(')').map_or("", |(_, r)| r);
+    // A zombie has ended; only its parent has not reaped it yet.
+    if after.split_whitespace().next() == Some("Z") {
+        return 0;
+    }
     after
         .split_whitespace()
         .nth(19)
