@@ -1,13 +1,12 @@
 //! Atomic JSON files and flock(2) locks.
 
-use std::fs::{self, File, OpenOptions};
+use std::fs::{self, OpenOptions};
 use std::io::{self, Write};
-use std::os::fd::AsRawFd;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
 
 use super::{io_at, RecordError, Result};
-use berth_builder::store::atomic;
+use berth_builder::store::{atomic, lock};
 
 pub fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T> {
     let bytes = fs::read(path).map_err(io_at(path))?;
@@ -47,48 +46,19 @@ pub fn create_exclusive(path: &Path, bytes: &[u8]) -> io::Result<()> {
     result
 }
 
-/// A held flock; released when dropped.
+/// A held flock (the builder store's lock); released when dropped.
 pub struct Lock {
-    _file: File,
+    _held: lock::Lock,
 }
 
 impl Lock {
     pub fn exclusive(path: &Path) -> Result<Lock> {
-        let file = open(path).map_err(io_at(path))?;
-        flock(&file, libc::LOCK_EX).map_err(io_at(path))?;
-        Ok(Lock { _file: file })
+        let held = lock::Lock::acquire(path, lock::Mode::Exclusive).map_err(io_at(path))?;
+        Ok(Lock { _held: held })
     }
 
     /// The lock if it is free now, None if another process holds it.
     pub fn try_exclusive(path: &Path) -> io::Result<Option<Lock>> {
-        let file = open(path)?;
-        match flock(&file, libc::LOCK_EX | libc::LOCK_NB) {
-            Ok(()) => Ok(Some(Lock { _file: file })),
-            Err(e) if e.raw_os_error() == Some(libc::EWOULDBLOCK) => Ok(None),
-            Err(e) => Err(e),
-        }
-    }
-}
-
-fn open(path: &Path) -> io::Result<File> {
-    // O_CLOEXEC (std's default): no runtime or container inherits a lock.
-    OpenOptions::new()
-        .read(true)
-        .write(true)
-        .create(true)
-        .truncate(false)
-        .open(path)
-}
-
-fn flock(file: &File, op: libc::c_int) -> io::Result<()> {
-    loop {
-        // SAFETY: flock on an fd we own.
-        if unsafe { libc::flock(file.as_raw_fd(), op) } == 0 {
-            return Ok(());
-        }
-        let e = io::Error::last_os_error();
-        if e.kind() != io::ErrorKind::Interrupted {
-            return Err(e);
-        }
+        Ok(lock::Lock::try_acquire(path, lock::Mode::Exclusive)?.map(|held| Lock { _held: held }))
     }
 }
