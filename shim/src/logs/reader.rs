@@ -37,7 +37,7 @@ pub fn files(path: &Path) -> Vec<PathBuf> {
             }
         }
     }
-    older.sort_by(|a, b| b.0.cmp(&a.0));
+    older.sort_by_key(|o| std::cmp::Reverse(o.0));
     let mut out: Vec<PathBuf> = older.into_iter().map(|(_, p)| p).collect();
     out.push(path.to_path_buf());
     out

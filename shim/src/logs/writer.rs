@@ -87,7 +87,7 @@ impl LogWriter {
     }
 
     /// Bytes lost to failed writes so far.
-    pub fn lost(&self) -> u64 {
+    pub fn total_lost(&self) -> u64 {
         self.total_lost
     }
 

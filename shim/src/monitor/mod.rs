@@ -711,7 +711,7 @@ impl Monitor {
         self.log.idle();
         let oom = crate::cgroup::oom_kills(&exit::cgroup_path(&self.id)) > 0;
         let _ = self.runtime.delete(&self.id, true);
-        let lost = self.log.lost();
+        let lost = self.log.total_lost();
         let finished = berth_builder::clock::now_rfc3339();
         let _ = fs::write(self.dir.join("exit"), code.to_string());
         let _ = self.root.update_state(&self.id, |s| {
