@@ -274,7 +274,7 @@ mod tests {
         fs::read_to_string(path)
             .unwrap()
             .lines()
-            .map(|l| l.splitn(2, ' ').nth(1).unwrap().to_string())
+            .map(|l| l.split_once(' ').unwrap().1.to_string())
             .collect()
     }
 
