@@ -63,6 +63,9 @@ pub fn remove(root: &Root, id: &str) -> Result<(), String> {
         }
     }
     berth_builder::store::remove_tree(&dir);
+    if let Some(r) = &record {
+        remove_outside_log(r);
+    }
     if let Some(r) = record {
         root.release_name(&r.name, id);
     }
@@ -70,4 +73,18 @@ pub fn remove(root: &Root, id: &str) -> Result<(), String> {
         return Err(format!("{}: could not be removed", dir.display()));
     }
     Ok(())
+}
+
+/// A log kept outside the container's dir (`--log-opt path=`) goes with
+/// it, as docker's logs do, rotated files included.
+fn remove_outside_log(r: &crate::records::Record) {
+    let Some(path) = r.host.log_config.opts.get("path") else {
+        return;
+    };
+    let _ = std::fs::remove_file(path);
+    for n in 1.. {
+        if std::fs::remove_file(format!("{path}.{n}")).is_err() {
+            break;
+        }
+    }
 }

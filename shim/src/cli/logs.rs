@@ -75,7 +75,7 @@ pub fn logs(ctx: &Ctx, a: LogsArgs) -> Outcome {
         since: a.since.as_deref().map(options::parse_time).transpose()?,
         until: a.until.as_deref().map(options::parse_time).transpose()?,
     };
-    let path = ctx.root.dir(&id).join("ctr.log");
+    let path = ctx.root.record(&id)?.log_path(&ctx.root.dir(&id));
     let mut p = Printer {
         timestamps: a.timestamps,
         out: std::io::BufWriter::with_capacity(1 << 16, std::io::stdout()),

@@ -45,8 +45,14 @@ pub fn remove(ctx: &Ctx, id: &str, name: &str, force: bool) -> anyhow::Result<()
     if !ctx.root.dir(id).exists() {
         return Ok(()); // --rm removed it meanwhile
     }
+    // The lock is held through the removal: a second `rm` waits, then
+    // finds the record gone. (flock is per open file: update_state here
+    // would wait on this very lock.)
     let _held = ctx.root.lock(id)?;
-    let _ = ctx.root.update_state(id, |st| st.status = Status::Removing);
+    if let Ok(mut st) = ctx.root.state(id) {
+        st.status = Status::Removing;
+        let _ = ctx.root.write_state(id, &st);
+    }
     let _ = ctx.runtime.delete(id, true);
     crate::cleanup::remove(&ctx.root, id).map_err(|e| anyhow::anyhow!("{name}: {e}"))?;
     Ok(())

@@ -161,6 +161,15 @@ fn plan(a: &RunArgs) -> anyhow::Result<Plan> {
     }
     Driver::parse(&a.log_driver)?;
     Rotation::from_opts(&log_opts)?;
+    if let Some(p) = log_opts.get("path") {
+        let p = Path::new(p);
+        if !p.is_absolute() || !p.parent().is_some_and(Path::is_dir) || p.is_dir() {
+            bail!(
+                "invalid log option path={}: an absolute file path in an existing directory",
+                p.display()
+            );
+        }
+    }
     if let Some(s) = &a.stop_signal {
         options::parse_signal(s)?;
     }
@@ -289,6 +298,8 @@ fn plan(a: &RunArgs) -> anyhow::Result<Plan> {
 struct Undo<'a> {
     ctx: &'a Ctx,
     id: String,
+    /// The name claimed, released even before the record holding it exists.
+    name: Option<String>,
     armed: bool,
 }
 
@@ -299,6 +310,9 @@ impl Drop for Undo<'_> {
             crate::cleanup::unmount_rootfs(&rootfs);
             if let Err(e) = crate::cleanup::remove(&self.ctx.root, &self.id) {
                 eprintln!("shim: cleaning up: {e}");
+            }
+            if let Some(n) = &self.name {
+                self.ctx.root.release_name(n, &self.id);
             }
         }
     }
@@ -331,6 +345,7 @@ pub fn run(ctx: &Ctx, a: RunArgs, start: bool) -> Outcome {
     let mut undo = Undo {
         ctx,
         id: id.clone(),
+        name: None,
         armed: true,
     };
     let name = match &a.name {
@@ -340,6 +355,7 @@ pub fn run(ctx: &Ctx, a: RunArgs, start: bool) -> Outcome {
         }
         None => ctx.root.claim_random_name(&id)?,
     };
+    undo.name = Some(name.clone());
     let mut record = Record {
         id: id.clone(),
         name,

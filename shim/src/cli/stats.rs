@@ -82,18 +82,39 @@ pub fn top(ctx: &Ctx, a: TopArgs) -> Outcome {
     Ok(0)
 }
 
+/// Memory as docker prints it: binary units, four significant digits
+/// (go-units' BytesSize).
 fn bytes(n: u64) -> String {
-    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
+    scaled(n, 1024.0, &["B", "KiB", "MiB", "GiB", "TiB"], 4)
+}
+
+/// Network and block I/O as docker prints them: decimal units, three
+/// significant digits (go-units' HumanSizeWithPrecision).
+fn io_bytes(n: u64) -> String {
+    scaled(n, 1000.0, &["B", "kB", "MB", "GB", "TB"], 3)
+}
+
+fn scaled(n: u64, base: f64, units: &[&str], digits: i32) -> String {
     let mut v = n as f64;
     let mut u = 0;
-    while v >= 1024.0 && u + 1 < UNITS.len() {
-        v /= 1024.0;
+    while v >= base && u + 1 < units.len() {
+        v /= base;
         u += 1;
     }
-    if u == 0 {
-        format!("{n}B")
+    format!("{}{}", significant(v, digits), units[u])
+}
+
+/// `v` to `digits` significant digits without trailing zeros (Go's %.Ng).
+fn significant(v: f64, digits: i32) -> String {
+    if v == 0.0 {
+        return "0".into();
+    }
+    let decimals = (digits - 1 - v.log10().floor() as i32).max(0) as usize;
+    let s = format!("{v:.decimals$}");
+    if s.contains('.') {
+        s.trim_end_matches('0').trim_end_matches('.').to_string()
     } else {
-        format!("{v:.2}{}", UNITS[u])
+        s
     }
 }
 
@@ -184,8 +205,12 @@ pub fn stats(ctx: &Ctx, a: StatsArgs) -> Outcome {
                 format!("{cpu:.2}%"),
                 format!("{} / {}", bytes(now.memory), bytes(now.memory_limit)),
                 format!("{mem_pct:.2}%"),
-                format!("{} / {}", bytes(rx), bytes(tx)),
-                format!("{} / {}", bytes(now.block_read), bytes(now.block_write)),
+                format!("{} / {}", io_bytes(rx), io_bytes(tx)),
+                format!(
+                    "{} / {}",
+                    io_bytes(now.block_read),
+                    io_bytes(now.block_write)
+                ),
                 now.pids.to_string(),
             ];
             json_rows.push(serde_json::json!({
@@ -220,7 +245,12 @@ mod tests {
     #[test]
     fn sizes_read_as_dockers() {
         assert_eq!(super::bytes(0), "0B");
-        assert_eq!(super::bytes(1536), "1.50KiB");
-        assert_eq!(super::bytes(128 << 20), "128.00MiB");
+        assert_eq!(super::bytes(1536), "1.5KiB");
+        assert_eq!(super::bytes(128 << 20), "128MiB");
+        assert_eq!(super::bytes(700_416), "684KiB");
+        assert_eq!(super::bytes(2_097_152_000), "1.953GiB");
+        assert_eq!(super::io_bytes(0), "0B");
+        assert_eq!(super::io_bytes(1_234_567), "1.23MB");
+        assert_eq!(super::io_bytes(999), "999B");
     }
 }

@@ -56,7 +56,9 @@ impl Rotation {
                         LogError::BadOption(format!("{k}={v}"), "must be a number >= 1".into())
                     })?;
                 }
-                "path" | "tag" | "mode" | "compress" => {}
+                // Where the log goes (podman's option); checked in run.
+                "path" => {}
+                "mode" if v == "blocking" || v == "non-blocking" => {}
                 _ => return Err(LogError::BadOption(k.clone(), "unknown option".into())),
             }
         }

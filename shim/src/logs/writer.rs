@@ -3,10 +3,11 @@
 //! written; a line still open when the pipe runs dry, or longer than
 //! MAX_LINE, is written as a partial (P) record, as CRI asks.
 //!
-//! A write that fails (full disk) drops that batch, counts its bytes, cuts
-//! the file back to its last whole line, and says how much was lost in the
-//! log as soon as a write succeeds again: the container is never blocked on
-//! the disk.
+//! A write that fails (full disk) keeps the whole lines that made it, drops
+//! the rest and notes the loss in the log (loss.rs): the container is never
+//! blocked on the disk.
+
+mod loss;
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Read, Seek, SeekFrom, Write};
@@ -48,9 +49,12 @@ pub struct LogWriter {
     out: Vec<u8>,
     /// The open (unterminated) line of each stream.
     pending: [Vec<u8>; 2],
+    /// Bytes lost that no note in the log counts yet.
     lost: u64,
     lost_why: String,
     total_lost: u64,
+    /// The last loss note written while writes still fail.
+    note: Option<loss::Note>,
 }
 
 impl LogWriter {
@@ -66,6 +70,7 @@ impl LogWriter {
             lost: 0,
             lost_why: String::new(),
             total_lost: 0,
+            note: None,
         };
         if driver != Driver::None {
             w.reopen().map_err(|source| LogError::Io {
@@ -155,67 +160,89 @@ impl LogWriter {
         }
     }
 
-    /// Writes what is gathered (rotating first when it would pass max-size).
+    /// Writes what is gathered, rotating at max-size: a file holds whole
+    /// lines and never passes max-size (unless one line alone does).
     pub fn flush(&mut self) {
         if self.out.is_empty() {
             return;
         }
-        if self.lost > 0 {
-            self.write_out_loss();
-        }
-        if let Some(max) = self.rotation.max_size {
-            if self.size > 0 && self.size + self.out.len() as u64 > max {
-                if let Err(e) = self.rotate() {
-                    self.note_loss(self.out.len() as u64, &format!("rotating the log: {e}"));
-                    self.out.clear();
-                    return;
-                }
-            }
-        }
         let batch = std::mem::take(&mut self.out);
-        match self.write_batch(&batch) {
-            Ok(()) => self.size += batch.len() as u64,
-            Err(e) => self.note_loss(batch.len() as u64, &e.to_string()),
+        let lost_before = self.total_lost;
+        let mut rest = &batch[..];
+        while !rest.is_empty() {
+            let n = self.fitting(rest);
+            if n == 0 {
+                if let Err(e) = self.rotate() {
+                    self.note_loss(rest.len() as u64, &format!("rotating the log: {e}"));
+                    break;
+                }
+                continue;
+            }
+            let (piece, after) = rest.split_at(n);
+            if let Err((kept, e)) = self.write_batch(piece) {
+                self.size += kept as u64;
+                self.note_loss((n - kept) as u64, &e.to_string());
+            } else {
+                self.size += n as u64;
+            }
+            rest = after;
+        }
+        if self.total_lost > lost_before || self.lost > 0 {
+            self.tell_loss();
+        }
+        if self.total_lost == lost_before {
+            self.note = None; // writes work again: the notes stay as written
         }
         self.out = batch;
         self.out.clear();
     }
 
-    fn write_batch(&mut self, batch: &[u8]) -> io::Result<()> {
+    /// How much of `lines` (whole lines) goes into the current file: 0 when
+    /// it must rotate first.
+    fn fitting(&self, lines: &[u8]) -> usize {
+        let Some(max) = self.rotation.max_size else {
+            return lines.len();
+        };
+        let room = max.saturating_sub(self.size) as usize;
+        if lines.len() <= room {
+            return lines.len();
+        }
+        match lines[..room].iter().rposition(|b| *b == b'\n') {
+            Some(nl) => nl + 1,
+            // Not even one line fits: a fresh file takes the first whole.
+            None if self.size == 0 => lines
+                .iter()
+                .position(|b| *b == b'\n')
+                .map_or(lines.len(), |p| p + 1),
+            None => 0,
+        }
+    }
+
+    /// Appends whole lines; on a failed write (a full disk) the lines that
+    /// made it stay, the half line after them is cut off, and the error
+    /// comes back with how many bytes were kept.
+    fn write_batch(&mut self, batch: &[u8]) -> Result<(), (usize, io::Error)> {
         if self.file.is_none() {
-            self.reopen()?;
+            self.reopen().map_err(|e| (0, e))?;
         }
         let f = self.file.as_mut().expect("opened");
-        let r = f.write_all(batch);
-        if r.is_err() {
-            // A short write leaves half a line: cut back to whole lines.
-            let _ = f.set_len(self.size);
+        let mut done = 0;
+        while done < batch.len() {
+            match f.write(&batch[done..]) {
+                Ok(0) => break,
+                Ok(n) => done += n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => {
+                    let kept = batch[..done]
+                        .iter()
+                        .rposition(|b| *b == b'\n')
+                        .map_or(0, |p| p + 1);
+                    let _ = f.set_len(self.size + kept as u64);
+                    return Err((kept, e));
+                }
+            }
         }
-        r
-    }
-
-    fn note_loss(&mut self, bytes: u64, why: &str) {
-        self.lost += bytes;
-        self.total_lost += bytes;
-        self.lost_why = why.to_string();
-    }
-
-    /// Says in the log what could not be written, once writes work again.
-    fn write_out_loss(&mut self) {
-        let mut note = Vec::new();
-        let msg = format!(
-            "[berth shim] {} bytes of container output were lost: {}",
-            self.lost, self.lost_why
-        );
-        let time = berth_builder::clock::now_rfc3339();
-        match self.driver {
-            Driver::K8sFile => cri_line(&mut note, &time, Stream::Stderr, false, msg.as_bytes()),
-            _ => json_line(&mut note, &time, Stream::Stderr, false, msg.as_bytes()),
-        }
-        if self.write_batch(&note).is_ok() {
-            self.size += note.len() as u64;
-            self.lost = 0;
-        }
+        Ok(())
     }
 
     /// Moves ctr.log to ctr.log.1 (and .1 to .2 ... up to max-file) and
@@ -336,6 +363,23 @@ mod tests {
         }
         let last = fs::read_to_string(&p).unwrap();
         assert!(last.contains("line 199"), "{last}");
+
+        // One batch far larger than max-size is split across the files.
+        let b = dir.path().join("batch.log");
+        let mut w = LogWriter::open(&b, Driver::K8sFile, rot).unwrap();
+        for i in 0..200 {
+            w.write(Stream::Stdout, format!("line {i}\n").as_bytes());
+        }
+        drop(w);
+        for f in ["batch.log", "batch.log.1", "batch.log.2"] {
+            let text = fs::read_to_string(dir.path().join(f)).unwrap();
+            assert!(
+                text.len() <= 1000 && text.len() > 800,
+                "{f}: {}",
+                text.len()
+            );
+            assert!(text.ends_with('\n'), "{f}");
+        }
 
         let q = dir.path().join("one.log");
         let rot = Rotation {

@@ -146,7 +146,7 @@ impl Monitor {
             (Ok(d), Ok(r)) => (d, r),
             (Err(e), _) | (_, Err(e)) => return fail(report, e.to_string()),
         };
-        let log = match LogWriter::open(&dir.join("ctr.log"), driver, rotation) {
+        let log = match LogWriter::open(&record.log_path(&dir), driver, rotation) {
             Ok(l) => l,
             Err(e) => return fail(report, e.to_string()),
         };

@@ -131,6 +131,16 @@ pub struct LogConfig {
     pub opts: std::collections::BTreeMap<String, String>,
 }
 
+impl Record {
+    /// The container's log file: `--log-opt path=` or ctr.log in its dir.
+    pub fn log_path(&self, dir: &Path) -> PathBuf {
+        match self.host.log_config.opts.get("path") {
+            Some(p) => PathBuf::from(p),
+            None => dir.join("ctr.log"),
+        }
+    }
+}
+
 /// The shim's root: where records, names and logs live.
 #[derive(Clone, Debug)]
 pub struct Root {
