@@ -42,7 +42,10 @@ RELEASE := target/release
 # sooner each time.
 RUNTIME_BIN := target/$(HOST_TRIPLE)/release/runtime
 export BERTH_RUNTIME := $(abspath $(RUNTIME_BIN))
-BINARIES := runtime builder shim
+# `shim run --init` bind-mounts it into images without a libc: static too.
+INIT_BIN := target/$(HOST_TRIPLE)/release/berth-init
+export BERTH_INIT := $(abspath $(INIT_BIN))
+BINARIES := runtime builder shim berth-init
 
 # Debian packages, and why:
 #   build-essential pkg-config libseccomp-dev  linking; seccomp (libseccomp crate)
@@ -120,8 +123,8 @@ build:
 	$(CARGO) build --release --workspace
 	RUSTFLAGS='-C target-feature=+crt-static' \
 		LIBSECCOMP_LINK_TYPE=static LIBSECCOMP_LIB_PATH='$(LIBSECCOMP_LIB_DIR)' \
-		$(CARGO) build --release -p runtime -p spec-tests --bin runtime --bin checker \
-		--target $(HOST_TRIPLE)
+		$(CARGO) build --release -p runtime -p spec-tests -p berth-init \
+		--bin runtime --bin checker --bin berth-init --target $(HOST_TRIPLE)
 
 # An OCI bundle with a busybox-static rootfs; ARGS for process.args.
 bundle: build
@@ -184,7 +187,8 @@ portable: build
 
 install: build
 	install -d $(DESTDIR)$(PREFIX)/bin
-	install -m 0755 $(RUNTIME_BIN) $(addprefix $(RELEASE)/,builder shim) $(DESTDIR)$(PREFIX)/bin/
+	install -m 0755 $(RUNTIME_BIN) $(INIT_BIN) $(addprefix $(RELEASE)/,builder shim) \
+		$(DESTDIR)$(PREFIX)/bin/
 
 uninstall:
 	rm -f $(addprefix $(DESTDIR)$(PREFIX)/bin/,$(BINARIES))

@@ -4,6 +4,7 @@
 mod cgroup;
 mod cleanup;
 mod cli;
+mod init;
 mod logs;
 mod monitor;
 mod options;

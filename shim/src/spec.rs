@@ -49,6 +49,8 @@ pub struct Inputs {
     pub devices: Vec<String>,
     pub annotations: Vec<(String, String)>,
     pub stop_signal: Option<String>,
+    /// --init: the static berth-init to run the command under.
+    pub init: Option<PathBuf>,
     /// Files the container dir holds for /etc/hosts, /etc/hostname and
     /// /etc/resolv.conf.
     pub etc_files: Vec<(PathBuf, String)>,
@@ -74,6 +76,15 @@ pub fn from_image(image: &ImageConfig, rootfs: &Path, i: &Inputs) -> Result<Valu
     }
     let args = (!i.args.is_empty()).then(|| i.args.clone());
     let mut spec = bundle::spec_from_image(&image, rootfs, args)?;
+    if let Some(init) = &i.init {
+        let target = crate::init::TARGET.to_string();
+        spec.args.splice(0..0, [target.clone(), "--".into()]);
+        spec.binds.push(Bind {
+            source: init.clone(),
+            destination: target,
+            readonly: true,
+        });
+    }
     spec.env = merge_env(&spec.env, &i.env);
     if let Some(w) = &i.workdir {
         spec.cwd = w.clone();

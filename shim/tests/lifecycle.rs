@@ -193,6 +193,19 @@ fn ps_inspect_exec_top_stats_pause_and_names() {
     assert_eq!(env.ok(&["exec", "daemon_dave", "echo", "in"]), "in\n");
     let out = env.run(&["exec", "daemon_dave", "sh", "-c", "exit 7"]);
     assert_eq!(out.status.code(), Some(7), "{}", text(&out));
+    // A command that cannot start: the runtime's one line, docker's codes,
+    // attached or not.
+    for args in [&["exec"][..], &["exec", "-d"]] {
+        let mut v = args.to_vec();
+        v.extend(["daemon_dave", "nosuch"]);
+        let out = env.run(&v);
+        assert_eq!(out.status.code(), Some(127), "{}", text(&out));
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(err.trim().lines().count(), 1, "{err}");
+        assert!(err.contains("\"nosuch\"") && !err.contains("level="), "{err}");
+    }
+    let out = env.run(&["exec", "daemon_dave", "/etc/hosts"]);
+    assert_eq!(out.status.code(), Some(126), "{}", text(&out));
     env.ok(&["exec", "-d", "daemon_dave", "touch", "/etc/new_config_file"]);
     env.until(10, "the detached exec", || {
         env.run(&["exec", "daemon_dave", "test", "-f", "/etc/new_config_file"])

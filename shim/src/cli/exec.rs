@@ -40,8 +40,11 @@ pub fn exec(ctx: &Ctx, a: ExecArgs) -> Outcome {
         Status::Paused => bail!("Container {id} is paused, unpause the container before exec"),
         _ => bail!("Container {id} is not running"),
     }
+    // The runtime's own failure goes to a log of this exec's (and as one
+    // plain line to stderr), telling it apart from the command's exit 1.
+    let log = ctx.root.dir(&id).join(format!("exec-{}.log", std::process::id()));
     let mut cmd = ctx.runtime.command();
-    cmd.arg("exec");
+    cmd.arg("--log").arg(&log).args(["--log-format", "json", "exec"]);
     if a.tty {
         cmd.arg("--tty");
     }
@@ -74,9 +77,14 @@ pub fn exec(ctx: &Ctx, a: ExecArgs) -> Outcome {
     if !a.interactive && !a.tty {
         cmd.stdin(Stdio::null());
     }
-    let status = cmd
-        .status()
-        .map_err(|e| anyhow!("{}: {e}", ctx.runtime.path.display()))?;
+    let status = cmd.status();
+    let failure = std::fs::read_to_string(&log).ok();
+    let _ = std::fs::remove_file(&log);
+    let status = status.map_err(|e| anyhow!("{}: {e}", ctx.runtime.path.display()))?;
+    if let Some(text) = failure.filter(|t| !t.trim().is_empty() && !status.success()) {
+        // docker's codes: 127 the command is not there, 126 it cannot run.
+        return Ok(super::run::start_failure_code(&crate::runtime::one_line(&text)));
+    }
     Ok(status.code().unwrap_or_else(|| {
         use std::os::unix::process::ExitStatusExt;
         128 + status.signal().unwrap_or(0)

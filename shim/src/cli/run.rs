@@ -138,6 +138,9 @@ fn key_values(items: &[String], what: &str) -> anyhow::Result<Vec<(String, Strin
 fn plan(a: &RunArgs) -> anyhow::Result<Plan> {
     let mut rest = a.args.clone();
     let image = if a.bundle.is_some() {
+        if a.init {
+            bail!("--init needs an IMAGE: a --bundle's config.json runs as it is");
+        }
         None
     } else {
         if rest.is_empty() {
@@ -250,6 +253,7 @@ fn plan(a: &RunArgs) -> anyhow::Result<Plan> {
         devices: a.device.clone(),
         annotations,
         stop_signal: a.stop_signal.clone(),
+        init: a.init.then(crate::init::locate).transpose().map_err(|e| anyhow!(e))?,
         etc_files: Vec::new(),
         cgroups_path: String::new(),
     };
@@ -414,16 +418,20 @@ fn report(r: anyhow::Result<()>) -> Result<(), i32> {
     let Err(e) = r else { return Ok(()) };
     let msg = format!("{e:#}");
     eprintln!("shim: {msg}");
+    Err(start_failure_code(&msg))
+}
+
+/// docker's exit code for a process that could not be started: 127 when
+/// it is not there, 126 when it cannot be run, 125 for anything else.
+pub fn start_failure_code(msg: &str) -> i32 {
     let low = msg.to_ascii_lowercase();
-    Err(
-        if low.contains("no such file") || low.contains("not found") {
-            127
-        } else if low.contains("permission denied") {
-            126
-        } else {
-            125
-        },
-    )
+    if low.contains("no such file") || low.contains("not found") {
+        127
+    } else if low.contains("permission denied") {
+        126
+    } else {
+        125
+    }
 }
 
 /// Starts the monitor; a failure is the runtime's one line, with docker's
