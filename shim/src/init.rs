@@ -15,7 +15,8 @@ pub fn locate() -> Result<PathBuf, String> {
         .into_iter()
         .find(|p| p.is_file())
         .ok_or("--init: berth-init not found (beside shim, on PATH, or $BERTH_INIT)")?;
-    let path = std::fs::canonicalize(&path).map_err(|e| format!("--init: {}: {e}", path.display()))?;
+    let path =
+        std::fs::canonicalize(&path).map_err(|e| format!("--init: {}: {e}", path.display()))?;
     match is_static(&path) {
         Ok(true) => Ok(path),
         Ok(false) => Err(format!(

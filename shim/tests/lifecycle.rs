@@ -202,7 +202,10 @@ fn ps_inspect_exec_top_stats_pause_and_names() {
         assert_eq!(out.status.code(), Some(127), "{}", text(&out));
         let err = String::from_utf8_lossy(&out.stderr);
         assert_eq!(err.trim().lines().count(), 1, "{err}");
-        assert!(err.contains("\"nosuch\"") && !err.contains("level="), "{err}");
+        assert!(
+            err.contains("\"nosuch\"") && !err.contains("level="),
+            "{err}"
+        );
     }
     let out = env.run(&["exec", "daemon_dave", "/etc/hosts"]);
     assert_eq!(out.status.code(), Some(126), "{}", text(&out));

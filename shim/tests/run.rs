@@ -211,25 +211,44 @@ fn init_runs_the_command_under_a_pid_1_that_forwards_and_reaps() {
     // make exports the static berth-init; a dynamic one is refused clearly.
     if std::env::var_os("BERTH_INIT").is_none() {
         let err = env.fails(&["run", "--rm", "--init", "bb", "true"]);
-        assert!(err.contains("linked dynamically") || err.contains("not found"), "{err}");
+        assert!(
+            err.contains("linked dynamically") || err.contains("not found"),
+            "{err}"
+        );
         assert!(env.ids().is_empty());
         eprintln!("BERTH_INIT unset (make sets it): the init itself was not run");
         return;
     }
     let out = env.ok(&["run", "--rm", "--init", "bb", "ps", "-o", "pid,args"]);
-    let one = out.lines().find(|l| l.trim().starts_with("1 ")).unwrap_or("");
+    let one = out
+        .lines()
+        .find(|l| l.trim().starts_with("1 "))
+        .unwrap_or("");
     assert!(one.contains("/sbin/docker-init -- ps"), "{out}");
     let out = env.run(&["run", "--rm", "--init", "bb", "sh", "-c", "exit 7"]);
     assert_eq!(out.status.code(), Some(7), "{}", text(&out));
     // An orphan's zombie is reaped by the init, not left behind.
     let out = env.ok(&[
-        "run", "--rm", "--init", "bb", "sh", "-c",
+        "run",
+        "--rm",
+        "--init",
+        "bb",
+        "sh",
+        "-c",
         "sh -c 'sleep 0.1 & exit 0'; sleep 0.5; ps -o stat,args",
     ]);
-    assert!(!out.lines().any(|l| l.trim_start().starts_with('Z')), "{out}");
+    assert!(
+        !out.lines().any(|l| l.trim_start().starts_with('Z')),
+        "{out}"
+    );
     // stop's SIGTERM reaches the command through the init.
     env.run_d(&[
-        "--init", "--name", "initd", "bb", "sh", "-c",
+        "--init",
+        "--name",
+        "initd",
+        "bb",
+        "sh",
+        "-c",
         "trap 'echo got term; exit 3' TERM; while true; do sleep 0.1; done",
     ]);
     env.until(10, "the trap to be set", || {

@@ -16,7 +16,11 @@ fn main() {
         eprintln!("berth-init: usage: berth-init [--] CMD [ARGS...]");
         std::process::exit(2);
     }
-    let argv: Vec<CString> = match args.into_iter().map(|a| CString::new(a.into_vec())).collect() {
+    let argv: Vec<CString> = match args
+        .into_iter()
+        .map(|a| CString::new(a.into_vec()))
+        .collect()
+    {
         Ok(v) => v,
         Err(_) => fatal(2, "an argument holds a NUL byte"),
     };

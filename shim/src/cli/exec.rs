@@ -42,9 +42,14 @@ pub fn exec(ctx: &Ctx, a: ExecArgs) -> Outcome {
     }
     // The runtime's own failure goes to a log of this exec's (and as one
     // plain line to stderr), telling it apart from the command's exit 1.
-    let log = ctx.root.dir(&id).join(format!("exec-{}.log", std::process::id()));
+    let log = ctx
+        .root
+        .dir(&id)
+        .join(format!("exec-{}.log", std::process::id()));
     let mut cmd = ctx.runtime.command();
-    cmd.arg("--log").arg(&log).args(["--log-format", "json", "exec"]);
+    cmd.arg("--log")
+        .arg(&log)
+        .args(["--log-format", "json", "exec"]);
     if a.tty {
         cmd.arg("--tty");
     }
@@ -83,7 +88,9 @@ pub fn exec(ctx: &Ctx, a: ExecArgs) -> Outcome {
     let status = status.map_err(|e| anyhow!("{}: {e}", ctx.runtime.path.display()))?;
     if let Some(text) = failure.filter(|t| !t.trim().is_empty() && !status.success()) {
         // docker's codes: 127 the command is not there, 126 it cannot run.
-        return Ok(super::run::start_failure_code(&crate::runtime::one_line(&text)));
+        return Ok(super::run::start_failure_code(&crate::runtime::one_line(
+            &text,
+        )));
     }
     Ok(status.code().unwrap_or_else(|| {
         use std::os::unix::process::ExitStatusExt;

@@ -253,7 +253,11 @@ fn plan(a: &RunArgs) -> anyhow::Result<Plan> {
         devices: a.device.clone(),
         annotations,
         stop_signal: a.stop_signal.clone(),
-        init: a.init.then(crate::init::locate).transpose().map_err(|e| anyhow!(e))?,
+        init: a
+            .init
+            .then(crate::init::locate)
+            .transpose()
+            .map_err(|e| anyhow!(e))?,
         etc_files: Vec::new(),
         cgroups_path: String::new(),
     };

@@ -20,6 +20,8 @@ use super::{LogError, Rotation};
 pub const MAX_LINE: usize = 16 * 1024;
 /// Formatted output gathered before a write(2).
 const FLUSH_AT: usize = 1 << 20;
+/// The buffer kept between bursts.
+const IDLE_CAPACITY: usize = 64 * 1024;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Driver {
@@ -65,7 +67,7 @@ impl LogWriter {
             rotation,
             file: None,
             size: 0,
-            out: Vec::with_capacity(FLUSH_AT + MAX_LINE * 2),
+            out: Vec::new(),
             pending: [Vec::new(), Vec::new()],
             lost: 0,
             lost_why: String::new(),
@@ -89,6 +91,11 @@ impl LogWriter {
         self.size = f.metadata()?.len();
         self.file = Some(f);
         Ok(())
+    }
+
+    /// Whether output is gathered but not yet written.
+    pub fn has_pending(&self) -> bool {
+        !self.out.is_empty() || self.pending.iter().any(|p| !p.is_empty())
     }
 
     /// Bytes lost to failed writes so far.
@@ -138,6 +145,10 @@ impl LogWriter {
             }
         }
         self.flush();
+        // A burst's megabyte goes back: the idle monitor stays small.
+        if self.out.capacity() > IDLE_CAPACITY {
+            self.out = Vec::new();
+        }
     }
 
     fn record(&mut self, time: &str, stream: Stream, partial: bool, content: &[u8]) {

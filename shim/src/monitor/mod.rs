@@ -7,6 +7,7 @@
 
 mod clients;
 mod exit;
+mod resident;
 pub mod spawn;
 mod stdio;
 
@@ -36,6 +37,10 @@ use clients::{Client, Role, QUEUE_LIMIT};
 const DRAIN: Duration = Duration::from_secs(2);
 /// An open line is written as a partial record after this long quiet.
 const PARTIAL_AFTER: Duration = Duration::from_millis(100);
+/// Quiet this long, the monitor lets go of the code it ran (resident.rs).
+const TRIM_AFTER: Duration = Duration::from_secs(1);
+/// One read of container output (eight per wakeup at most).
+const READ_BUF: usize = 256 * 1024;
 
 pub struct Args {
     pub root: PathBuf,
@@ -77,7 +82,10 @@ struct Monitor {
     winsize: Option<(u16, u16)>,
     stop_deadline: Option<Instant>,
     stop_requested: bool,
-    last_output: Instant,
+    /// Whether the code pages have been let go since the last event.
+    trimmed: bool,
+    /// Container output is read into this (its pages let go when idle).
+    read_buf: Vec<u8>,
 }
 
 /// `shim monitor`: never returns to a caller (its exit code is unseen).
@@ -183,7 +191,8 @@ impl Monitor {
             winsize: args.winsize,
             stop_deadline: None,
             stop_requested: false,
-            last_output: Instant::now(),
+            trimmed: false,
+            read_buf: Vec::new(),
         })
     }
 
@@ -392,11 +401,22 @@ impl Monitor {
         if self.log_pending() {
             at(PARTIAL_AFTER);
         }
+        if !self.trimmed {
+            at(TRIM_AFTER);
+        }
         t
     }
 
+    /// Nothing is due but the idle trim: it is time for it.
+    fn quiet(&self) -> bool {
+        self.stop_deadline.is_none()
+            && !self.log_pending()
+            && self.proc.as_ref().is_none_or(|p| p.exited_at.is_none())
+    }
+
+    /// Output gathered but not yet written (an open line, a batch).
     fn log_pending(&self) -> bool {
-        self.last_output.elapsed() < PARTIAL_AFTER * 50
+        self.log.has_pending()
     }
 
     /// Waits `delay` (restart back-off) serving clients; false when a stop
@@ -471,6 +491,13 @@ impl Monitor {
         }
         if n == 0 {
             self.log.idle();
+            if !self.trimmed && self.quiet() {
+                resident::trim();
+                resident::release(&mut self.read_buf);
+                self.trimmed = true;
+            }
+        } else {
+            self.trimmed = false;
         }
         let ready = |i: usize| fds[i].revents != 0;
         if ready(0) {
@@ -547,7 +574,15 @@ impl Monitor {
     }
 
     fn read_output(&mut self, stream: Stream) {
-        let mut buf = vec![0u8; 1 << 20];
+        let mut buf = std::mem::take(&mut self.read_buf);
+        if buf.is_empty() {
+            buf = vec![0u8; READ_BUF];
+        }
+        self.read_some(stream, &mut buf);
+        self.read_buf = buf;
+    }
+
+    fn read_some(&mut self, stream: Stream, buf: &mut [u8]) {
         for _ in 0..8 {
             let Some(p) = self.proc.as_mut() else { return };
             let slot = match (stream, p.master.is_some()) {
@@ -558,14 +593,13 @@ impl Monitor {
             let Some(fd) = slot.as_ref().map(|f| f.as_raw_fd()) else {
                 return;
             };
-            match stdio::read(fd, &mut buf) {
+            match stdio::read(fd, buf) {
                 Ok(0) => {
                     *slot = None;
                     self.log.idle();
                     return;
                 }
                 Ok(n) => {
-                    self.last_output = Instant::now();
                     self.log.write(stream, &buf[..n]);
                     self.broadcast(stream, &buf[..n]);
                     if self.clients.iter().any(|c| c.out.len() > QUEUE_LIMIT) {
