@@ -4,14 +4,15 @@
 #                  build an image from a Dockerfile and run it through the runtime
 #   make test      install what is missing, build, lint, every test
 #   make bench     lifecycle, exec, peak RSS and 1000-container stress benchmarks
-#                  against runc and crun; image builds against buildah
+#                  against runc and crun; image builds against buildah; the shim
+#                  against conmon (make bench-shim alone)
 #   make portable  the suite (+ runc, crun for bench) packed in build/portable, to run
 #                  on another host, a pure cgroup v2 one say: build/portable/run.sh
-#   make install   runtime, builder, shim into $(PREFIX)/bin
+#   make install   runtime, builder, shim, berth-init into $(PREFIX)/bin
 #
 # Variables: PREFIX (/usr/local), DESTDIR, TEST_THREADS (2), N (bench runs, 50),
 # RSS_N (bench/rss.sh runs, 20), STRESS_N (bench/stress.sh containers, 1000),
-# BUILD_N (bench/builder.sh rounds, 5),
+# BUILD_N (bench/builder.sh rounds, 5), SHIM_N (bench/shim.sh rounds, 10),
 # BUNDLE (build/bundle), CARGO (cargo).
 
 SHELL := /bin/bash
@@ -31,6 +32,7 @@ export N
 RSS_N ?= 20
 STRESS_N ?= 1000
 BUILD_N ?= 5
+SHIM_N ?= 10
 
 # The static checker is built for the host triple explicitly, so that
 # RUSTFLAGS=+crt-static reaches it and not build scripts or proc macros.
@@ -66,7 +68,8 @@ DEB_PACKAGES := build-essential pkg-config libseccomp-dev libelf-dev zlib1g-dev 
 	ca-certificates curl
 
 SH_SCRIPTS := .ci/run bench/mkbundle.sh bench/demo-build.sh bench/lifecycle.sh bench/exec.sh \
-	bench/common.sh bench/rss.sh bench/stress.sh bench/builder.sh spec-tests/integration/podman.sh \
+	bench/common.sh bench/rss.sh bench/stress.sh bench/builder.sh bench/shim.sh \
+	spec-tests/integration/podman.sh \
 	spec-tests/portable.sh
 
 SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
@@ -76,7 +79,7 @@ SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
 .NOTPARALLEL:
 
 .PHONY: all deps deb-deps rust-deps build bundle demo test lint fmt-check clippy \
-	shellcheck cargo-test integration bench bench-rss bench-stress bench-builder portable install uninstall clean
+	shellcheck cargo-test integration bench bench-rss bench-stress bench-builder bench-shim portable install uninstall clean
 
 all: build
 
@@ -171,9 +174,13 @@ bench: build
 	N=$(RSS_N) bench/rss.sh
 	N=$(STRESS_N) bench/stress.sh
 	N=$(BUILD_N) bench/builder.sh
+	N=$(SHIM_N) bench/shim.sh
 
 bench-rss: build
 	N=$(RSS_N) bench/rss.sh
+
+bench-shim: build
+	N=$(SHIM_N) bench/shim.sh
 
 bench-stress: build
 	N=$(STRESS_N) bench/stress.sh
