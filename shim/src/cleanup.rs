@@ -65,6 +65,11 @@ pub fn remove(root: &Root, id: &str) -> Result<(), String> {
     berth_builder::store::remove_tree(&dir);
     if let Some(r) = &record {
         remove_outside_log(r);
+        if !r.image_id.is_empty() {
+            if let Ok(store) = berth_builder::store::Store::open(&r.store) {
+                store.release(&crate::records::holder(id));
+            }
+        }
     }
     if let Some(r) = record {
         root.release_name(&r.name, id);

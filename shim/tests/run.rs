@@ -259,3 +259,29 @@ fn init_runs_the_command_under_a_pid_1_that_forwards_and_reaps() {
     assert_eq!(env.ok(&["logs", "initd"]), "got term\n");
     env.ok(&["rm", "initd"]);
 }
+
+#[test]
+fn a_containers_image_layers_outlive_rmi_and_prune() {
+    if !can_run() {
+        return;
+    }
+    let env = Env::new();
+    env.run_d(&["--name", "held", "bb", "sleep", "60"]);
+    let store = berth_builder::store::Store::open(&env.store()).unwrap();
+    let img = store.resolve("bb").unwrap();
+    assert_eq!(store.holders(&img).len(), 1, "run holds the image's layers");
+    // What `builder rmi -f bb` and `builder prune -a` do: the layers stay.
+    store.untag("bb:latest").unwrap();
+    store.remove_image(&img).unwrap();
+    let c = store.collect(true).unwrap();
+    assert!(c.ran && c.layer_dirs == 0, "{c:?}");
+    assert_eq!(
+        env.ok(&["exec", "held", "cat", "/etc/passwd"])
+            .lines()
+            .count(),
+        2
+    );
+    env.ok(&["rm", "-f", "held"]);
+    assert!(store.holds().is_empty(), "rm releases the hold");
+    assert_eq!(store.collect(true).unwrap().layer_dirs, 1);
+}

@@ -20,7 +20,7 @@ pub fn run(store: &Store, a: Args) -> anyhow::Result<i32> {
         let has_child = images
             .iter()
             .any(|i| i.parent() == Some(img.id()) && i.id() != img.id());
-        if img.tags.is_empty() && !has_child {
+        if img.tags.is_empty() && !has_child && store.holders(img).is_empty() {
             store.remove_image(img)?;
             println!("deleted: {}", img.id());
             removed += 1;

@@ -33,6 +33,13 @@ fn remove(store: &Store, name: &str, force: bool) -> anyhow::Result<()> {
         .and_then(|r| r.tagged())
         .filter(|t| img.tags.contains(t));
     let has_child = !store.children(&img)?.is_empty();
+    if let Some(holder) = store.holders(&img).first().filter(|_| !force) {
+        anyhow::bail!(
+            "conflict: unable to remove repository reference \"{name}\" (must force) - {} is using its referenced image {}",
+            holder.replace('-', " "),
+            img.id().short()
+        );
+    }
     match by_tag {
         // By tag: the tag goes; the image stays while another tag or a
         // child needs it (docker keeps such a parent as an intermediate).

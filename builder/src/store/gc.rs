@@ -37,6 +37,10 @@ impl Store {
             blobs.extend(r.layer.map(|l| l.digest));
             chains.extend(r.chain);
         }
+        // Layers a container still runs on stay, whatever became of its image.
+        for h in self.holds() {
+            chains.extend(h.chains);
+        }
         for img in self.images()? {
             blobs.insert(img.manifest_desc.digest);
             blobs.insert(img.manifest.config.digest);

@@ -11,6 +11,7 @@ pub mod atomic;
 mod blobs;
 pub mod cache;
 mod gc;
+mod holds;
 mod images;
 mod index;
 mod layers;

@@ -322,6 +322,9 @@ impl Drop for Undo<'_> {
             if let Some(n) = &self.name {
                 self.ctx.root.release_name(n, &self.id);
             }
+            if let Ok(store) = Store::open(&self.ctx.store) {
+                store.release(&crate::records::holder(&self.id));
+            }
         }
     }
 }
@@ -461,6 +464,8 @@ fn from_image(
     plan: &Plan,
     record: &mut Record,
 ) -> anyhow::Result<()> {
+    // Held before the layers are looked up: an rmi + prune meanwhile keeps them.
+    store.hold(&crate::records::holder(&record.id), image)?;
     let lowers = store.unpacked_layers(&image.config.rootfs.diff_ids, &image.manifest.layers)?;
     let rootfs = dir.join("rootfs");
     let parts = Parts {

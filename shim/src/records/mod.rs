@@ -351,6 +351,11 @@ impl Root {
     }
 }
 
+/// The name a container's hold on its image's layers goes by in the store.
+pub fn holder(id: &str) -> String {
+    format!("container-{id}")
+}
+
 pub fn is_id(s: &str) -> bool {
     s.len() == 64 && s.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
 }
