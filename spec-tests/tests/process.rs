@@ -325,3 +325,29 @@ fn args0_is_looked_up_in_container_path() {
     };
     assert_eq!(r["probes"][0]["exists"], true);
 }
+
+#[test]
+fn the_process_starts_with_no_signal_blocked_and_sigpipe_at_default() {
+    // Rust ignores SIGPIPE and exec keeps ignored signals: `yes | head`
+    // would never end if the runtime passed that on.
+    let mut c = Container::new("sigpipe");
+    c.args(&[
+        "/bin/busybox",
+        "sh",
+        "-c",
+        "grep -E '^Sig(Blk|Ign)' /proc/self/status; busybox yes | busybox head -c 3 >/dev/null; echo done",
+    ]);
+    let o = c.run();
+    assert!(o.success() && !o.timed_out, "{o}");
+    let field = |name: &str| {
+        let line = o
+            .stdout
+            .lines()
+            .find(|l| l.starts_with(name))
+            .unwrap_or_default();
+        u64::from_str_radix(line.rsplit('\t').next().unwrap_or("").trim(), 16).unwrap_or(u64::MAX)
+    };
+    assert_eq!(field("SigBlk:"), 0, "{o}");
+    assert_eq!(field("SigIgn:") & (1 << (libc::SIGPIPE - 1)), 0, "{o}");
+    assert!(o.stdout.ends_with("done\n"), "{o}");
+}

@@ -59,6 +59,7 @@ impl Program {
         argv.push(std::ptr::null());
         let mut envp: Vec<*const libc::c_char> = self.envp.iter().map(|a| a.as_ptr()).collect();
         envp.push(std::ptr::null());
+        reset_signals();
         // SAFETY: path, argv and envp are NUL-terminated arrays of valid C strings
         // that outlive the call.
         unsafe { libc::execve(self.path.as_ptr(), argv.as_ptr(), envp.as_ptr()) };
@@ -66,6 +67,20 @@ impl Program {
             format!("exec {:?}", self.path),
             std::io::Error::last_os_error(),
         )
+    }
+}
+
+/// The container's process starts as runc's does: no signal blocked, and
+/// SIGPIPE at its default (Rust's runtime ignores it, and an ignored signal
+/// survives exec: `yes | head` would never end).
+fn reset_signals() {
+    // SAFETY: plain syscalls on an initialised empty set; this process is
+    // single-threaded and about to exec.
+    unsafe {
+        let mut none: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut none);
+        libc::sigprocmask(libc::SIG_SETMASK, &none, std::ptr::null_mut());
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }
 }
 

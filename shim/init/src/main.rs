@@ -69,6 +69,8 @@ fn exec(argv: &[CString], all: &libc::sigset_t) -> ! {
     // outlive the call; sigprocmask takes a valid set.
     let err = unsafe {
         libc::sigprocmask(libc::SIG_UNBLOCK, all, std::ptr::null_mut());
+        // Rust's runtime ignores SIGPIPE, and exec keeps what is ignored.
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
         libc::execvp(ptrs[0], ptrs.as_ptr());
         std::io::Error::last_os_error()
     };
