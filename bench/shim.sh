@@ -76,15 +76,17 @@ template() { # FILE ARGS...
 # pipe once `create` is done; then `start`.
 mkfifo "$work/sync"
 exec {sync}<>"$work/sync"
-conmon_run() { # PEER ID TEMPLATE -> sets bundle, cpid
-    local rt id=$2 line
-    rt=$(rt_path "$1")
-    bundle=$work/b-$id
+conmon_bundle() { # ID TEMPLATE -> sets bundle (made outside the time)
+    bundle=$work/b-$1
     mkdir -p "$bundle"
     cp -a "$work/rootfs" "$bundle/rootfs"
-    jq --arg r "$bundle/rootfs" --arg cg "/berth-bench/$id" \
-        '.root.path = $r | .linux.cgroupsPath = $cg' "$3" >"$bundle/config.json"
-    echo "$id" >>"$work/conmon-ids"
+    jq --arg r "$bundle/rootfs" --arg cg "/berth-bench/$1" \
+        '.root.path = $r | .linux.cgroupsPath = $cg' "$2" >"$bundle/config.json"
+    echo "$1" >>"$work/conmon-ids"
+}
+conmon_run() { # PEER ID (conmon_bundle first) -> sets cpid
+    local rt id=$2 line
+    rt=$(rt_path "$1")
     _OCI_SYNCPIPE=$sync conmon --api-version 1 -c "$id" -u "$id" -r "$rt" -b "$bundle" \
         -p "$bundle/pid" -P "$bundle/conmon.pid" -n "$id" --exit-dir "$work/exits" \
         -l "k8s-file:$bundle/ctr.log" --socket-dir-path "$work/socks" --log-level error \
@@ -113,7 +115,8 @@ for ((i = 0; i < N; i++)); do
     shim rm -f "$id" >/dev/null
     for p in "${peers[@]}"; do
         c=bench-$p-$$-$i
-        t0=$(now_us); conmon_run "$p" "$c" "$work/t-sleep.json"; t1=$(now_us)
+        conmon_bundle "$c" "$work/t-sleep.json"
+        t0=$(now_us); conmon_run "$p" "$c"; t1=$(now_us)
         echo $((t1 - t0)) >>"$work/start.conmon-$p"
         if [[ $p == berth ]]; then
             sleep "$IDLE"
@@ -135,8 +138,9 @@ line=$(printf 'x%.0s' $(seq 99))
 bytes=$((LOG_MB * 1000 * 1000))
 script="yes $line | head -c $bytes"
 template "$work/t-log.json" sh -c "$script"
-check() { # LOG -> full lines, and lines whose content is not the line
-    awk -v want="$line" '$3 == "F" { n++; if ($4 != want) bad++ } END { print n+0, bad+0 }' "$1"
+check() { # LOG -> lines (P parts joined to their F end), and those that are not the line
+    awk -v want="$line" '{ acc = acc $4 } $3 == "F" { n++; if (acc != want) bad++; acc = "" }
+        END { print n+0, bad+0 }' "$1"
 }
 want=$((bytes / 100))
 for ((i = 0; i < LOG_N; i++)); do
@@ -146,7 +150,8 @@ for ((i = 0; i < LOG_N; i++)); do
     echo "  shim   round $i: $n of $want lines, $bad wrong"
     shim rm -f "$id" >/dev/null
     c=bench-log-$$-$i
-    t0=$(now_us); conmon_run berth "$c" "$work/t-log.json"
+    conmon_bundle "$c" "$work/t-log.json"
+    t0=$(now_us); conmon_run berth "$c"
     for _ in $(seq 6000); do [[ -e $work/exits/$c ]] && break; sleep 0.01; done
     t1=$(now_us)
     echo "$bytes $((t1 - t0))" | awk '{printf "%.1f\n", $1 / $2}' >>"$work/log.conmon"
