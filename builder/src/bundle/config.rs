@@ -18,7 +18,7 @@ const CAP_SYS_RESOURCE: u32 = 24;
 
 /// Docker's masked paths (a file under /dev/null, a directory under an empty
 /// read-only tmpfs).
-const MASKED_PATHS: &[&str] = &[
+pub const MASKED_PATHS: &[&str] = &[
     "/proc/asound",
     "/proc/acpi",
     "/proc/interrupts",
@@ -34,7 +34,7 @@ const MASKED_PATHS: &[&str] = &[
 ];
 
 /// Docker's read-only paths.
-const READONLY_PATHS: &[&str] = &[
+pub const READONLY_PATHS: &[&str] = &[
     "/proc/bus",
     "/proc/fs",
     "/proc/irq",

@@ -17,7 +17,7 @@ use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
-pub use config::runtime_config;
+pub use config::{runtime_config, MASKED_PATHS, READONLY_PATHS};
 pub use image::{spec_from_image, DEFAULT_PATH, STOP_SIGNAL_ANNOTATION};
 pub use user::{resolve_user, ResolvedUser, UserError};
 

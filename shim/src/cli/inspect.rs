@@ -89,28 +89,7 @@ pub fn document(ctx: &Ctx, r: &Record, s: &State) -> Value {
         "RestartCount": s.restart_count,
         "Driver": "overlay",
         "Platform": "linux",
-        "HostConfig": {
-            "Binds": h.binds,
-            "LogConfig": h.log_config,
-            "NetworkMode": h.network_mode,
-            "RestartPolicy": h.restart_policy,
-            "AutoRemove": h.auto_remove,
-            "CapAdd": h.cap_add,
-            "CapDrop": h.cap_drop,
-            "Privileged": h.privileged,
-            "ReadonlyRootfs": h.readonly_rootfs,
-            "SecurityOpt": h.security_opt,
-            "Init": h.init,
-            "Memory": h.memory,
-            "MemorySwap": h.memory_swap,
-            "CpuShares": h.cpu_shares,
-            "NanoCpus": h.nano_cpus,
-            "CpusetCpus": h.cpuset_cpus,
-            "PidsLimit": h.pids_limit,
-            "Ulimits": h.ulimits,
-            "Devices": h.devices,
-            "Runtime": h.runtime,
-        },
+        "HostConfig": host_config(h),
         "GraphDriver": {
             "Name": "overlay",
             "Data": {
@@ -120,9 +99,90 @@ pub fn document(ctx: &Ctx, r: &Record, s: &State) -> Value {
             },
         },
         "Mounts": mounts,
-        "Config": r.config,
+        "Config": config_json(&r.config),
         "NetworkSettings": {"Networks": {}, "Ports": {}},
         "Bundle": r.bundle,
+        "AppArmorProfile": "",
+        "ExecIDs": null,
+        "MountLabel": "",
+        "ProcessLabel": "",
+    })
+}
+
+/// docker inspect's HostConfig: what was asked, and docker's fixed values
+/// for what this shim does not vary.
+fn host_config(h: &crate::records::HostConfig) -> Value {
+    let mut v = json!({
+        "Binds": h.binds,
+        "LogConfig": h.log_config,
+        "NetworkMode": h.network_mode,
+        "RestartPolicy": h.restart_policy,
+        "AutoRemove": h.auto_remove,
+        "CapAdd": h.cap_add,
+        "CapDrop": h.cap_drop,
+        "Privileged": h.privileged,
+        "ReadonlyRootfs": h.readonly_rootfs,
+        "SecurityOpt": h.security_opt,
+        "Init": h.init,
+        "Memory": h.memory,
+        "MemorySwap": h.memory_swap,
+        "CpuShares": h.cpu_shares,
+        "NanoCpus": h.nano_cpus,
+        "CpusetCpus": h.cpuset_cpus,
+        "PidsLimit": h.pids_limit,
+        "Ulimits": h.ulimits,
+        "Devices": h.devices,
+        "Runtime": h.runtime,
+        "ContainerIDFile": h.container_id_file,
+        "ShmSize": 67108864,
+        "IpcMode": "private",
+        "PidMode": "",
+        "UTSMode": "",
+        "Dns": [],
+        "DnsOptions": [],
+        "DnsSearch": [],
+        "ExtraHosts": null,
+        "OomKillDisable": false,
+        "MaskedPaths": berth_builder::bundle::MASKED_PATHS,
+        "ReadonlyPaths": berth_builder::bundle::READONLY_PATHS,
+    });
+    if let (Some(m), Value::Object(fixed)) = (v.as_object_mut(), docker_defaults()) {
+        m.extend(fixed);
+    }
+    v
+}
+
+/// Config as docker prints it: absent lists are null, not [].
+fn config_json(c: &crate::records::Config) -> Value {
+    let mut v = serde_json::to_value(c).unwrap_or(Value::Null);
+    if let Some(m) = v.as_object_mut() {
+        for k in ["Env", "Cmd", "Entrypoint", "Volumes"] {
+            if m.get(k)
+                .and_then(Value::as_array)
+                .is_some_and(|a| a.is_empty())
+            {
+                m.insert(k.into(), Value::Null);
+            }
+        }
+    }
+    v
+}
+
+/// HostConfig fields docker always shows, at the values a container that
+/// did not ask for them has (block I/O, realtime, user namespaces, ports:
+/// none of them set by this shim).
+fn docker_defaults() -> Value {
+    json!({
+        "BlkioWeight": 0, "BlkioWeightDevice": [], "BlkioDeviceReadBps": [],
+        "BlkioDeviceWriteBps": [], "BlkioDeviceReadIOps": [], "BlkioDeviceWriteIOps": [],
+        "Cgroup": "", "CgroupParent": "", "CgroupnsMode": "host", "ConsoleSize": [0, 0],
+        "CpuCount": 0, "CpuPercent": 0, "CpuPeriod": 0, "CpuQuota": 0,
+        "CpuRealtimePeriod": 0, "CpuRealtimeRuntime": 0, "CpusetMems": "",
+        "DeviceCgroupRules": null, "DeviceRequests": null, "GroupAdd": null,
+        "IOMaximumBandwidth": 0, "IOMaximumIOps": 0, "Isolation": "", "KernelMemory": 0,
+        "KernelMemoryTCP": 0, "Links": null, "MemoryReservation": 0, "MemorySwappiness": null,
+        "OomScoreAdj": 0, "PortBindings": {}, "PublishAllPorts": false, "UsernsMode": "",
+        "VolumeDriver": "", "VolumesFrom": null,
     })
 }
 

@@ -57,14 +57,39 @@ pub fn status_text(s: &State) -> String {
     }
 }
 
-/// The COMMAND column: the argv quoted, cut to 20 characters unless told.
+/// The COMMAND column as docker prints it: the argv shell-quoted, cut to
+/// 20 characters unless told, in double quotes.
 fn command(r: &Record, no_trunc: bool) -> String {
-    let cmd = r.args.join(" ");
-    if no_trunc || cmd.chars().count() <= 20 {
-        return format!("\"{cmd}\"");
+    let cmd = r
+        .args
+        .iter()
+        .map(|a| shell_quote(a))
+        .collect::<Vec<_>>()
+        .join(" ");
+    let cmd = if no_trunc || cmd.chars().count() <= 20 {
+        cmd
+    } else {
+        cmd.chars().take(19).chain(['…']).collect()
+    };
+    serde_json::to_string(&cmd).expect("a string serializes")
+}
+
+/// An argument as a shell reads it back: as is when it is plain, else in
+/// single quotes.
+fn shell_quote(a: &str) -> String {
+    let plain = |c: char| c.is_ascii_alphanumeric() || "_@%+=:,./-".contains(c);
+    if !a.is_empty() && a.chars().all(plain) {
+        a.to_string()
+    } else {
+        format!("'{}'", a.replace('\'', "'\"'\"'"))
     }
-    let cut: String = cmd.chars().take(19).collect();
-    format!("\"{cut}…\"")
+}
+
+/// docker's CreatedAt: Go's time.String in UTC.
+fn created_at(rfc3339: &str) -> String {
+    let secs = clock::parse(rfc3339).unwrap_or(0);
+    let t = clock::format(secs, 0);
+    format!("{} +0000 UTC", t.get(..19).unwrap_or(&t).replace('T', " "))
 }
 
 fn matches(r: &Record, s: &State, filters: &[(String, String)]) -> anyhow::Result<bool> {
@@ -115,7 +140,7 @@ fn row(r: &Record, s: &State, no_trunc: bool) -> Value {
         .collect();
     json!({
         "Command": command(r, no_trunc),
-        "CreatedAt": r.created,
+        "CreatedAt": created_at(&r.created),
         "ID": id,
         "Image": if r.image.is_empty() { "(bundle)".to_string() } else { r.image.clone() },
         "Labels": labels.join(","),
@@ -123,6 +148,7 @@ fn row(r: &Record, s: &State, no_trunc: bool) -> Value {
         "Mounts": r.host.binds.iter().map(|b| b.split(':').next().unwrap_or("")).collect::<Vec<_>>().join(","),
         "Names": r.name,
         "Networks": r.host.network_mode,
+        "Platform": null,
         "Ports": "",
         "RunningFor": clock::ago(created),
         "Size": "0B",
@@ -281,7 +307,11 @@ mod tests {
             ],
             ..Default::default()
         };
-        assert_eq!(command(&r, false), "\"sh -c while true; d…\"");
+        // Shell-quoted, then cut, as docker's CLI does.
+        assert_eq!(command(&r, false), "\"sh -c 'while true; …\"");
+        assert_eq!(shell_quote("it's"), "'it'\"'\"'s'");
+        assert_eq!(shell_quote(""), "''");
+        assert_eq!(shell_quote("/bin/sh"), "/bin/sh");
         let cells = vec![
             vec!["A".to_string(), "BB".into()],
             vec!["CCCC".into(), "D".into()],

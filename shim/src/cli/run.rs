@@ -285,10 +285,19 @@ fn plan(a: &RunArgs) -> anyhow::Result<Plan> {
         devices: a.device.clone(),
         security_opt: a.security_opt.clone(),
         runtime: String::new(),
+        container_id_file: a
+            .cidfile
+            .as_ref()
+            .map(|f| f.display().to_string())
+            .unwrap_or_default(),
     };
     let config = Config {
         tty: a.tty,
         open_stdin: a.interactive,
+        attach_stdin: a.interactive && !a.detach,
+        attach_stdout: !a.detach,
+        attach_stderr: !a.detach,
+        stdin_once: a.interactive && !a.detach,
         labels,
         stop_timeout: a.stop_timeout.unwrap_or(10),
         image: image.clone().unwrap_or_default(),
@@ -513,7 +522,10 @@ fn fill_config(
     };
     let c = &mut record.config;
     record.args = strings(&config["process"]["args"]);
-    c.env = strings(&config["process"]["env"]);
+    // docker's Config.Env: the image's and the flags', not the runtime
+    // defaults (PATH, HOME) the process also gets.
+    let image_env = image.env.clone().unwrap_or_default();
+    c.env = spec::merge_env(&image_env, &i.env);
     c.working_dir = config["process"]["cwd"].as_str().unwrap_or("/").into();
     c.hostname = i.hostname.clone();
     c.user = i

@@ -70,9 +70,15 @@ pub struct Record {
 
 /// docker inspect's Config.
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
-#[serde(rename_all = "PascalCase")]
+#[serde(rename_all = "PascalCase", default)]
 pub struct Config {
     pub hostname: String,
+    pub domainname: String,
+    pub attach_stdin: bool,
+    pub attach_stdout: bool,
+    pub attach_stderr: bool,
+    pub stdin_once: bool,
+    pub on_build: Option<Vec<String>>,
     pub user: String,
     pub env: Vec<String>,
     pub cmd: Vec<String>,
@@ -112,6 +118,8 @@ pub struct HostConfig {
     pub devices: Vec<String>,
     pub security_opt: Vec<String>,
     pub runtime: String,
+    #[serde(rename = "ContainerIDFile", default)]
+    pub container_id_file: String,
 }
 
 #[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
