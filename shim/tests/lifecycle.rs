@@ -85,8 +85,10 @@ fn on_failure_restarts_are_counted_and_backed_off() {
         "-c",
         "exit 1",
     ]);
+    // One read of both: between two runs the state is briefly exited with
+    // the count of the runs so far.
     env.until(30, "the restarts to run out", || {
-        env.status("flaky") == "exited" && env.inspect("flaky", "{{.RestartCount}}") == "3"
+        env.inspect("flaky", "{{.State.Status}} {{.RestartCount}}") == "exited 3"
     });
     // Back-off: 100 + 200 + 400 ms at least between the four runs.
     assert!(
