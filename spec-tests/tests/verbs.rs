@@ -385,3 +385,32 @@ fn oom_kill_exits_137_and_events_reports_it() {
         "no oom event: {ev}"
     );
 }
+
+/// `runtime state ID | head -c0`: writing to a pipe whose reader is gone is
+/// not a crash. Before, println! panicked on EPIPE: SIGABRT and a Rust panic
+/// message on stderr (runc dies of SIGPIPE, quietly).
+#[test]
+fn output_to_a_closed_pipe_is_no_crash() {
+    let (mut c, _path) = container("closed-pipe");
+    c.args(&["/bin/true"]);
+    c.create().assert_ok();
+    for verb in [vec!["state", c.id.as_str()], vec!["features"]] {
+        let mut child = Command::new(runtime_bin())
+            .arg("--root")
+            .arg(c.state_root())
+            .args(&verb)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        drop(child.stdout.take()); // the reader is gone before the runtime writes
+        let out = child.wait_with_output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            out.status.code().is_some() && !stderr.contains("panicked"),
+            "{verb:?} to a closed pipe: {:?}, stderr: {stderr}",
+            out.status
+        );
+    }
+}

@@ -44,6 +44,13 @@ pub fn main() -> i32 {
     }
 }
 
+/// A line on stdout; a reader that went away (`state ID | head -c1`) is not
+/// our failure (println! panicked on EPIPE; runc dies of SIGPIPE quietly).
+fn print_line(s: &str) {
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(out, "{s}").and_then(|()| out.flush());
+}
+
 fn dispatch(cli: &Cli) -> Result<i32, Error> {
     if let Some(f) = cli.log_format.as_deref() {
         if f != "text" && f != "json" {
@@ -78,10 +85,7 @@ fn dispatch(cli: &Cli) -> Result<i32, Error> {
             Ok(0)
         }
         Command::Features => {
-            println!(
-                "{}",
-                serde_json::to_string_pretty(&features::document()).unwrap_or_default()
-            );
+            print_line(&serde_json::to_string_pretty(&features::document()).unwrap_or_default());
             Ok(0)
         }
         Command::Create(c) => {
@@ -99,7 +103,7 @@ fn dispatch(cli: &Cli) -> Result<i32, Error> {
             Ok(0)
         }
         Command::State { id } => {
-            println!("{}", container::list::state_json(root, id)?);
+            print_line(&container::list::state_json(root, id)?);
             Ok(0)
         }
         Command::Kill { id, signal, all } => {
