@@ -380,5 +380,47 @@ fn a_container_outlives_its_caller_and_start_runs_it_again() {
     });
     env.ok(&["restart", "-t", "0", "survivor"]);
     assert_eq!(env.status("survivor"), "running");
+    // `start` right after `stop` returns: the old run's monitor may still
+    // be finishing, and start waits for it (it used to refuse, now and then).
+    for _ in 0..10 {
+        env.ok(&["stop", "-t", "0", "survivor"]);
+        env.ok(&["start", "survivor"]);
+        assert_eq!(env.status("survivor"), "running");
+    }
     env.ok(&["rm", "-f", "survivor"]);
+}
+
+#[test]
+fn start_waits_for_a_monitor_still_finishing() {
+    if !can_run() {
+        return;
+    }
+    let env = Env::new();
+    env.run_d(&["--name", "late", "bb", "sleep", "300"]);
+    let id = env.inspect("late", "{{.Id}}");
+    env.ok(&["stop", "-t", "0", "late"]);
+    // The last monitor's lock, held a while longer: a monitor still
+    // flushing its clients after it recorded the exit.
+    let path = env.root().join("containers").join(&id).join("monitor.lock");
+    let file = std::fs::File::open(&path).unwrap();
+    let held = nix::fcntl::Flock::lock(file, nix::fcntl::FlockArg::LockExclusive).unwrap();
+    let start = env
+        .cmd()
+        .args(["start", "late"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let pid = start.id();
+    env.until(10, "start to wait on the monitor's lock", || {
+        let locks = std::fs::read_to_string("/proc/locks").unwrap();
+        locks
+            .lines()
+            .any(|l| l.contains("->") && l.split_whitespace().nth(5) == Some(&pid.to_string()))
+    });
+    drop(held);
+    let out = start.wait_with_output().unwrap();
+    assert!(out.status.success(), "{}", text(&out));
+    assert_eq!(env.status("late"), "running");
+    env.ok(&["rm", "-f", "late"]);
 }

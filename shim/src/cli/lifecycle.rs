@@ -134,7 +134,9 @@ pub fn start(ctx: &Ctx, a: StartArgs) -> Outcome {
 /// Before a monitor starts again: the rootfs mounted (after a reboot it is
 /// not), no runtime state left from a monitor that died.
 fn prepare(ctx: &Ctx, r: &Record) -> anyhow::Result<()> {
-    if ctx.root.monitor_alive(&r.id) {
+    // The monitor of the last run may still be finishing (`stop` returns
+    // once the exit is recorded): wait for it, as docker's start does.
+    if !ctx.root.wait_monitor_end(&r.id, MONITOR_END) {
         bail!(
             "container {} is being started or stopped by another command",
             r.name
@@ -148,6 +150,9 @@ fn prepare(ctx: &Ctx, r: &Record) -> anyhow::Result<()> {
     }
     Ok(())
 }
+
+/// How long a finishing monitor may take: its clients get 5 s to drain.
+const MONITOR_END: Duration = Duration::from_secs(10);
 
 fn remount(r: &Record, rootfs: &std::path::Path) -> anyhow::Result<()> {
     let store = berth_builder::store::Store::open(&r.store)?;
@@ -245,11 +250,6 @@ pub fn restart(ctx: &Ctx, a: StopArgs) -> Outcome {
     for_each(&a.containers, |name| {
         let id = ctx.root.resolve(name)?;
         stop_one(ctx, &id, a.time, a.signal.as_deref())?;
-        // The monitor of the old run is on its way out: wait for it.
-        let until = Instant::now() + Duration::from_secs(10);
-        while ctx.root.monitor_alive(&id) && Instant::now() < until {
-            std::thread::sleep(Duration::from_millis(5));
-        }
         let r = ctx.root.record(&id)?;
         prepare(ctx, &r)?;
         super::run::start_monitor(ctx, &id, None, None)?;

@@ -1,6 +1,6 @@
 //! rm, rename and container prune.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use anyhow::bail;
 use clap::Args;
@@ -35,11 +35,7 @@ pub fn remove(ctx: &Ctx, id: &str, name: &str, force: bool) -> anyhow::Result<()
         super::lifecycle::stop_for_removal(ctx, id)?;
     }
     // A monitor finishing up (runtime delete, --rm) is waited for.
-    let until = Instant::now() + Duration::from_secs(10);
-    while ctx.root.monitor_alive(id) && Instant::now() < until {
-        std::thread::sleep(Duration::from_millis(5));
-    }
-    if ctx.root.monitor_alive(id) {
+    if !ctx.root.wait_monitor_end(id, Duration::from_secs(10)) {
         bail!("{name}: its monitor does not end");
     }
     if !ctx.root.dir(id).exists() {

@@ -278,6 +278,26 @@ impl Root {
         }
     }
 
+    /// Waits up to `limit` for the monitor to end (a monitor that recorded
+    /// the exit still runs `runtime delete` and flushes its clients): true
+    /// when none is alive then. The wait is a blocking flock on a thread of
+    /// its own, so it wakes when the lock is freed, not on a poll.
+    pub fn wait_monitor_end(&self, id: &str, limit: std::time::Duration) -> bool {
+        if !self.monitor_alive(id) {
+            return true;
+        }
+        let path = self.dir(id).join("monitor.lock");
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            // Dropped before the answer: our own lock must not look like a
+            // monitor to the check below.
+            drop(Lock::exclusive(&path));
+            let _ = tx.send(());
+        });
+        let _ = rx.recv_timeout(limit);
+        !self.monitor_alive(id)
+    }
+
     /// Every record with its observed state; unreadable ones (a container
     /// being made or removed this instant) are skipped.
     pub fn all(&self) -> Result<Vec<(Record, State)>> {
