@@ -158,18 +158,33 @@ worker() {
     done
 }
 
+# children_cpu: user+sys clock ticks of every process the script has reaped
+# (cutime + cstime; the workers' own reaped runtimes roll up into them).
+children_cpu() {
+    local f
+    read -r -a f <"/proc/$$/stat"
+    # Fields 16 and 17 (comm, "(bash)", has no space). $$: the main shell, not
+    # the subshell of the command substitution.
+    echo $((f[15] + f[16]))
+}
+
 # batch I P COUNT TAG: COUNT containers of runtime I by P workers; appends the
-# rate (containers/s) to WORK/rate-I-P.
+# rate (containers/s) to WORK/rate-I-P and the CPU time per container (ms,
+# every process of the run, the kernel's work for it included) to WORK/cpu-I-P.
 batch() {
-    local i=$1 p=$2 count=$3 tag=$4 k t0 t1
+    local i=$1 p=$2 count=$3 tag=$4 k t0 t1 c0 c1
+    c0=$(children_cpu)
     t0=${EPOCHREALTIME/./}
     for ((k = 0; k < p && k < count; k++)); do
         worker "$i" "$p" "$count" "$tag" "$k" &
     done
     wait
     t1=${EPOCHREALTIME/./}
+    c1=$(children_cpu)
     awk -v c="$count" -v us=$((t1 - t0)) 'BEGIN { printf "%.1f\n", c * 1e6 / us }' >>"$work/rate-$i-$p"
+    awk -v c="$count" -v t=$((c1 - c0)) -v hz="$hz" 'BEGIN { printf "%.2f\n", t * 1000 / hz / c }' >>"$work/cpu-$i-$p"
 }
+hz=$(getconf CLK_TCK)
 
 m=${#keep[@]}
 for i in "${keep[@]}"; do worker "$i" 1 3 warm 0; done
@@ -200,10 +215,28 @@ echo "$header"
 echo "$rule"
 for i in "${keep[@]}"; do
     ver=$("${paths[i]}" --version 2>/dev/null | head -n1 | awk '{ print $NF }') || ver="?"
-    line="| ${names[i]} | ${ver:-?} |"
+    vers[i]=${ver:-?}
+    line="| ${names[i]} | ${vers[i]} |"
     for p in "${pars[@]}"; do
         r=$(median "$work/rate-$i-$p")
         b=$(median "$work/rate-$base-$p")
+        line+=" $r ($(awk -v a="$r" -v b="$b" 'BEGIN { printf "%.2fx", a / b }')) |"
+    done
+    echo "$line"
+done
+
+echo
+echo "CPU time per container, median ms (user + system of every process of a run, the"
+echo "kernel's work for it included; ratio to ${names[base]}): at P above the CPU count the"
+echo "rate is about CPUs / this"
+echo
+echo "$header"
+echo "$rule"
+for i in "${keep[@]}"; do
+    line="| ${names[i]} | ${vers[i]} |"
+    for p in "${pars[@]}"; do
+        r=$(median "$work/cpu-$i-$p")
+        b=$(median "$work/cpu-$base-$p")
         line+=" $r ($(awk -v a="$r" -v b="$b" 'BEGIN { printf "%.2fx", a / b }')) |"
     done
     echo "$line"

@@ -255,9 +255,12 @@ mod tests {
         };
         let bundle = dir.as_os_str();
         let mut cmd = if unmount_v2 {
+            // crun 1.8 still makes unified/ID/cgroup.procs on the tmpfs below
+            // the unmounted cgroup2, which is the host's: remove it after.
             let mut c = Command::new("unshare");
-            let script = "umount /sys/fs/cgroup/unified && exec \"$@\"";
-            c.args(["-m", "sh", "-c", script, "sh"]);
+            let script = "umount /sys/fs/cgroup/unified || exit 1; \"$@\"; rc=$?; \
+                          rm -rf \"/sys/fs/cgroup/unified/$ID\"; exit $rc";
+            c.args(["-m", "sh", "-c", script, "sh"]).env("ID", &id);
             c
         } else {
             Command::new("env")
@@ -266,14 +269,31 @@ mod tests {
         cmd.args(["timeout", "60", runtime, "run", "--bundle"])
             .arg(bundle)
             .arg(&id);
-        match cmd.stdin(Stdio::null()).output() {
+        let result = match cmd.stdin(Stdio::null()).output() {
             Ok(out) => (
                 out.status.success(),
                 String::from_utf8_lossy(&out.stdout).into_owned(),
                 String::from_utf8_lossy(&out.stderr).into_owned(),
             ),
             Err(e) => (false, String::new(), e.to_string()),
+        };
+        if unmount_v2 {
+            assert!(
+                !hidden_cgroup_left(&id),
+                "{runtime} left unified/{id} behind"
+            );
         }
+        result
+    }
+
+    /// Is there a directory for `id` on the host's tmpfs under its cgroup2 mount?
+    fn hidden_cgroup_left(id: &str) -> bool {
+        let script = "umount /sys/fs/cgroup/unified && test -e \"/sys/fs/cgroup/unified/$ID\"";
+        Command::new("unshare")
+            .args(["-m", "sh", "-c", script])
+            .env("ID", id)
+            .status()
+            .is_ok_and(|s| s.success())
     }
 
     fn check_output(runtime: &str, out: &str) {
