@@ -209,38 +209,34 @@ echo "Stress: N=$N containers per runtime and P (\`run\` of /bin/true in a busyb
 echo "$ROUNDS interleaved rounds; median containers/s (ratio to ${names[base]} at the same P)"
 echo "$(uname -sr), $(nproc) CPUs"
 echo
-header="| runtime | version |" rule="|---|---|"
-for p in "${pars[@]}"; do header+=" P=$p |" rule+="---|"; done
-echo "$header"
-echo "$rule"
 for i in "${keep[@]}"; do
     ver=$("${paths[i]}" --version 2>/dev/null | head -n1 | awk '{ print $NF }') || ver="?"
     vers[i]=${ver:-?}
-    line="| ${names[i]} | ${vers[i]} |"
-    for p in "${pars[@]}"; do
-        r=$(median "$work/rate-$i-$p")
-        b=$(median "$work/rate-$base-$p")
-        line+=" $r ($(awk -v a="$r" -v b="$b" 'BEGIN { printf "%.2fx", a / b }')) |"
-    done
-    echo "$line"
 done
+# table KIND: per runtime and P, the median of WORK/KIND-I-P and its ratio to base's.
+table() {
+    local i p r b line header="| runtime | version |" rule="|---|---|"
+    for p in "${pars[@]}"; do header+=" P=$p |" rule+="---|"; done
+    echo "$header"
+    echo "$rule"
+    for i in "${keep[@]}"; do
+        line="| ${names[i]} | ${vers[i]} |"
+        for p in "${pars[@]}"; do
+            r=$(median "$work/$1-$i-$p")
+            b=$(median "$work/$1-$base-$p")
+            line+=" $r ($(awk -v a="$r" -v b="$b" 'BEGIN { printf "%.2fx", a / b }')) |"
+        done
+        echo "$line"
+    done
+}
+table rate
 
 echo
 echo "CPU time per container, median ms (user + system of every process of a run, the"
 echo "kernel's work for it included; ratio to ${names[base]}): at P above the CPU count the"
 echo "rate is about CPUs / this"
 echo
-echo "$header"
-echo "$rule"
-for i in "${keep[@]}"; do
-    line="| ${names[i]} | ${vers[i]} |"
-    for p in "${pars[@]}"; do
-        r=$(median "$work/cpu-$i-$p")
-        b=$(median "$work/cpu-$base-$p")
-        line+=" $r ($(awk -v a="$r" -v b="$b" 'BEGIN { printf "%.2fx", a / b }')) |"
-    done
-    echo "$line"
-done
+table cpu
 
 echo
 echo "Leftovers after $((N * ${#pars[@]} + 4)) containers per runtime ($N per P, 3 warm-up, 1 probe)"
