@@ -94,6 +94,13 @@ for line in subprocess.run(["nm", "-n", "-S", "--defined-only", binary],
     f = line.split()
     if len(f) == 4 and f[2] in "tTwW":
         funcs.append((int(f[0], 16), int(f[1], 16), f[3]))
+    elif len(f) == 3 and f[1] in "tTwW":
+        # No size: assembly without .size (crtbegin's frame_dummy and
+        # register_tm_clones, which every start runs); it ends where the
+        # next symbol begins.
+        funcs.append((int(f[0], 16), None, f[2]))
+funcs = [(a, s if s is not None else (funcs[i + 1][0] - a if i + 1 < len(funcs) else 0), n)
+         for i, (a, s, n) in enumerate(funcs)]
 starts = [f[0] for f in funcs]
 order, seen = [], set()
 for line in open(offsets):

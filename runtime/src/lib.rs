@@ -16,6 +16,7 @@ pub mod namespaces;
 pub mod netdev;
 pub mod netlink;
 pub mod process;
+pub mod resident;
 pub mod rootfs;
 pub mod seccomp;
 pub mod signal;

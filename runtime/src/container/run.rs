@@ -83,6 +83,10 @@ pub fn wait(pid: i32, master: Option<OwnedFd>) -> Result<i32> {
     mask.thread_block().ctx(|| "block signals".into())?;
     let sfd = SignalFd::with_flags(&mask, SfdFlags::SFD_CLOEXEC).ctx(|| "signalfd".into())?;
     let _raw = master.as_ref().map(RawTerminal::enter);
+    // The process may run for long: wait holding only what waiting needs.
+    crate::resident::release_code();
+    // SAFETY: malloc_trim only returns free heap memory to the kernel.
+    unsafe { libc::malloc_trim(0) };
     loop {
         if let Some(code) = reap(pid)? {
             return Ok(code);
