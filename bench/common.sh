@@ -21,6 +21,24 @@ bench_private_ns() {
     fi
 }
 
+# bench_unified_cleanup DIR...: crun 1.8, with /sys/fs/cgroup/unified
+# unmounted by bench_private_ns, still makes /sys/fs/cgroup/unified/ID/cgroup.procs
+# on the tmpfs below it, which is the host's: such dirs would stay there,
+# hidden under its cgroup2 mount.  Removes the given ones (globs that matched
+# nothing are skipped).
+bench_unified_cleanup() {
+    local d
+    if [[ ! -d /sys/fs/cgroup/unified ]] || mountpoint -q /sys/fs/cgroup/unified ||
+        [[ $(stat -f -c %T /sys/fs/cgroup/unified) != tmpfs ]]; then
+        return 0
+    fi
+    for d in "$@"; do
+        [[ -d $d ]] || continue
+        rm -f "$d/cgroup.procs"
+        rmdir "$d" 2>/dev/null || true
+    done
+}
+
 # Fill names[] and paths[]: RUNTIMES="name=path ...", or berth (and berth-ro
 # unless BERTH_RO=0), runc and crun where installed.
 bench_runtimes() {

@@ -31,6 +31,7 @@ cleanup() {
     for ((i = 0; i < n; i++)); do
         "${paths[i]}" --root "$work/root-$i" delete --force "$id" >/dev/null 2>&1 || true
     done
+    bench_unified_cleanup "/sys/fs/cgroup/unified/$id"
     bench_ro_cleanup "$work"
     rm -rf "$work"
 }

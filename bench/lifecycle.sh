@@ -50,6 +50,7 @@ cleanup() {
             "${paths[i]}" --root "$work/root-${names[i]}" delete --force "$id" >/dev/null 2>&1 || true
         done
     done
+    bench_unified_cleanup /sys/fs/cgroup/unified/bench-*-"$$"-* /sys/fs/cgroup/unified/probe-"$$"
     bench_ro_cleanup "$work"
     rm -rf "$work"
 }

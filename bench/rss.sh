@@ -72,17 +72,7 @@ cleanup() {
             "${paths[i]}" --root "$work/root-$i" delete --force "$id" >/dev/null 2>&1 || true
         done
     done
-    # crun 1.8, with /sys/fs/cgroup/unified unmounted, still makes
-    # /sys/fs/cgroup/unified/ID/cgroup.procs on the tmpfs below it, which is the
-    # host's: they would stay there, hidden under its cgroup2 mount.
-    if [[ -d /sys/fs/cgroup/unified ]] && ! mountpoint -q /sys/fs/cgroup/unified &&
-        [[ $(stat -f -c %T /sys/fs/cgroup/unified) == tmpfs ]]; then
-        for id in /sys/fs/cgroup/unified/rss-"$$"-* /sys/fs/cgroup/unified/rss-probe-"$$"; do
-            [[ -d $id ]] || continue
-            rm -f "$id/cgroup.procs"
-            rmdir "$id" 2>/dev/null || true
-        done
-    fi
+    bench_unified_cleanup /sys/fs/cgroup/unified/rss-"$$"-* /sys/fs/cgroup/unified/rss-probe-"$$"
     bench_ro_cleanup "$work"
     rm -rf "$work"
 }
