@@ -3,6 +3,8 @@
 //! The cgroup exists before the user process runs: create adds the init to it
 //! while the init waits on the sync channel.
 
+mod devices;
+
 use std::cell::RefCell;
 use std::os::fd::OwnedFd;
 use std::path::{Path, PathBuf};
@@ -249,9 +251,12 @@ fn fill_cpuset(dir: &Path) -> Result<()> {
 
 /// Applies linux.resources (libcgroups); the cgroup exists already.
 pub fn apply(path: &Path, spec: &Spec) -> Result<()> {
-    let m = manager(path)?;
     let mut resources = resources_with_devices(spec)?;
     take_hybrid_hugetlb(path, &mut resources)?;
+    if let Some(dir) = devices::only_rules_dir(path, &resources) {
+        return devices::write_rules(&dir, &resources);
+    }
+    let m = manager(path)?;
     let opt = ControllerOpt {
         resources: &resources,
         disable_oom_killer: resources
