@@ -125,19 +125,63 @@ fn linux_devices_are_created_with_mode_and_owner() {
     assert_eq!(probe(&r, 4)["type"], "fifo");
 }
 
+/// A container with the host's /dev/kmsg bind-mounted at /dev/kmsg2 (a node that linux.devices
+/// does not list: runc, and we, allow those), CAP_SYSLOG (what a read-only open of it needs
+/// where dmesg_restrict is set), and, with `allow`, a device cgroup rule allowing 1:11.
+fn kmsg_open(id: &str, allow: bool) -> Value {
+    let mut c = Container::new(id);
+    c.config["mounts"].as_array_mut().unwrap().push(
+        json!({"destination": "/dev/kmsg2", "type": "bind", "source": "/dev/kmsg", "options": ["bind"]}),
+    );
+    if allow {
+        c.config["linux"]["resources"]["devices"]
+            .as_array_mut()
+            .unwrap()
+            .push(json!({"allow": true, "type": "c", "major": 1, "minor": 11, "access": "r"}));
+    }
+    add_syslog(&mut c);
+    c.check(&["stat", "/dev/kmsg2", "open", "/dev/kmsg2"])
+}
+
 #[test]
 fn device_cgroup_denies_unlisted_device() {
-    // A device node that is present but not allowed by linux.resources.devices cannot be opened
-    // (deny-all default, like runc's spec). Here: /dev/kmsg (1:11) created via linux.devices but
-    // explicitly denied after.
-    let mut c = Container::new("dev-deny");
+    // A device node that is present but not allowed by linux.resources.devices can't be opened
+    // (runc's spec denies all by default). The control run allows 1:11: the same open succeeds
+    // there, so the EPERM is the device cgroup's, not a missing capability.
+    let allowed = kmsg_open("dev-allow", true);
+    assert_eq!(probe(&allowed, 0)["type"], "char", "{}", brief(&allowed));
+    assert_eq!(probe_errno(&allowed, 1), 0, "{}", brief(&allowed));
+    let denied = kmsg_open("dev-deny", false);
+    assert_eq!(probe(&denied, 0)["type"], "char", "{}", brief(&denied));
+    assert_eq!(
+        probe_errno(&denied, 1),
+        libc::EPERM as i64,
+        "{}",
+        brief(&denied)
+    );
+}
+
+#[test]
+fn linux_devices_are_allowed_in_the_device_cgroup() {
+    // As runc does: a node listed in linux.devices gets an rwm allow rule after the config's
+    // rules, so even an explicit deny of it in linux.resources.devices does not hold.
+    let mut c = Container::new("dev-listed");
     c.config["linux"]["devices"] =
         json!([{"path": "/dev/kmsg2", "type": "c", "major": 1, "minor": 11}]);
     c.config["linux"]["resources"]["devices"]
         .as_array_mut()
         .unwrap()
         .push(json!({"allow": false, "type": "c", "major": 1, "minor": 11, "access": "rwm"}));
-    let r = c.check(&["stat", "/dev/kmsg2", "read", "/dev/kmsg2"]);
-    assert_eq!(probe(&r, 0)["type"], "char", "{}", brief(&r));
-    assert_eq!(probe_errno(&r, 1), libc::EPERM as i64, "{}", brief(&r));
+    add_syslog(&mut c);
+    let r = c.check(&["open", "/dev/kmsg2"]);
+    assert_eq!(probe_errno(&r, 0), 0, "{}", brief(&r));
+}
+
+fn add_syslog(c: &mut Container) {
+    for set in ["bounding", "effective", "permitted"] {
+        c.config["process"]["capabilities"][set]
+            .as_array_mut()
+            .unwrap()
+            .push(json!("CAP_SYSLOG"));
+    }
 }
