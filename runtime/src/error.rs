@@ -16,6 +16,10 @@ pub enum Error {
     Id { id: String, msg: String },
     #[error("container {0:?} does not exist")]
     NotFound(String),
+    /// state.json is there but unreadable: empty or cut short (a power loss
+    /// after an unsynced write) or not ours. `delete --force` removes it.
+    #[error("{file}: {msg} (the container's state is unreadable; `delete --force` removes it)")]
+    StateFile { file: PathBuf, msg: String },
     #[error("container {0:?} already exists")]
     Exists(String),
     #[error("container {id:?} is {status}: {msg}")]

@@ -165,7 +165,7 @@ pub fn seal_of(fd: BorrowedFd<'_>) -> Option<Seal> {
     if IMMUTABLE_FS.contains(&fs) {
         return Some(Seal::ReadOnlyMount);
     }
-    let info = std::fs::read_to_string("/proc/self/mountinfo").ok()?;
+    let info = crate::mountinfo::read()?;
     ro_mount_of_rw_super(&info, mount_id(fd)?).then_some(Seal::ReadOnlyMount)
 }
 

@@ -12,6 +12,7 @@ pub mod exeseal;
 pub mod features;
 pub mod hooks;
 pub mod logging;
+pub mod mountinfo;
 pub mod namespaces;
 pub mod netdev;
 pub mod netlink;

@@ -265,6 +265,30 @@ fn crash_during_create_is_cleaned_by_delete_force() {
     assert!(!c.runtime(&["state", &c.id]).success());
 }
 
+/// state.json is written without fsync (it describes live processes): after a
+/// power loss it may come back empty. Every verb then names the file and the
+/// way out, and `delete --force` frees the id.
+#[test]
+fn an_empty_state_file_is_named_and_removed_by_delete_force() {
+    let c = Container::new("empty-state");
+    let dir = c.state_root().join(&c.id);
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("state.json"), b"").unwrap();
+    for args in [vec!["state", c.id.as_str()], vec!["delete", c.id.as_str()]] {
+        let o = c.runtime(&args);
+        o.assert_fail();
+        assert!(
+            o.stderr.contains("state.json") && o.stderr.contains("delete --force"),
+            "{args:?}: {o}"
+        );
+        assert!(c.has_state_dir(), "{args:?} removed it");
+    }
+    let o = c.delete(true);
+    o.assert_ok();
+    assert!(o.stderr.contains("level=warning"), "{o}");
+    assert!(!c.has_state_dir(), "state left: {:?}", c.state_entries());
+}
+
 /// Scripts grep runc's stderr for `level=error`: in text mode our errors
 /// have runc's logrus shape; with --log FILE the file gets that line and
 /// stderr the bare message, as runc prints them.

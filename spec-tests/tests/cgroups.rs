@@ -39,6 +39,39 @@ fn cgroup_exists_before_start_and_is_removed_by_delete() {
     );
 }
 
+/// The init (born in its cgroup, or moving itself into each v1 hierarchy) and
+/// an exec'd process sit in the container's cgroup in every hierarchy the
+/// host has, v1 ones, name=systemd and the unified one alike.
+#[test]
+fn init_and_exec_are_in_the_cgroup_in_every_hierarchy() {
+    let (mut c, path) = container_with_cgroup("cg-every");
+    c.args(&["sleep", "1000"]);
+    c.create().assert_ok();
+    let pid = c.state()["pid"].as_i64().unwrap();
+    let host_view = read_trim(Path::new(&format!("/proc/{pid}/cgroup")));
+    assert!(!host_view.is_empty());
+    for line in host_view.lines() {
+        assert!(line.ends_with(&format!(":{path}")), "{line} in {host_view}");
+    }
+    c.start().assert_ok();
+    let o = c.runtime(&[
+        "exec",
+        &c.id,
+        "sh",
+        "-c",
+        "cat /proc/self/cgroup; echo --; cat /proc/1/cgroup",
+    ]);
+    o.assert_ok();
+    let (exec, init) = o.stdout.split_once("--\n").expect("two lists");
+    assert_eq!(exec.trim(), init.trim(), "{o}");
+    assert_eq!(
+        exec.trim().lines().count(),
+        host_view.lines().count(),
+        "{o}"
+    );
+    c.delete(true).assert_ok();
+}
+
 #[test]
 fn memory_pids_cpu_limits_reach_the_kernel() {
     let (mut c, path) = container_with_cgroup("cg-limits");

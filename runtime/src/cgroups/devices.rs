@@ -46,8 +46,7 @@ pub(super) fn only_rules_dir(path: &Path, res: &LinuxResources) -> Option<PathBu
     if !only_devices {
         return None;
     }
-    let info = std::fs::read_to_string("/proc/self/mountinfo").ok()?;
-    hierarchy_dir(&info, "devices", path)
+    hierarchy_dir(crate::mountinfo::runtime_ns()?, "devices", path)
 }
 
 /// `path` in the v1 hierarchy whose super options name `controller`.

@@ -4,6 +4,7 @@
 //! while the init waits on the sync channel.
 
 mod devices;
+pub mod join;
 
 use std::cell::RefCell;
 use std::os::fd::OwnedFd;
@@ -98,17 +99,26 @@ fn manager(path: &Path) -> Result<Rc<AnyCgroupManager>> {
 /// like name=systemd included, as runc joins them), or None on pure v2.
 /// One read of mountinfo: this is on the hot path of create.
 pub fn v1_dirs(path: &Path) -> Option<Vec<PathBuf>> {
-    let info = std::fs::read_to_string("/proc/self/mountinfo").ok()?;
-    v1_dirs_in(&info, path)
+    v1_dirs_in(crate::mountinfo::runtime_ns()?, path)
 }
 
+/// Each hierarchy once, at its first mount (the host's): a container without a
+/// mount namespace of its own adds its cgroup mounts below its rootfs to the
+/// same table, after the host's.
 fn v1_dirs_in(info: &str, path: &Path) -> Option<Vec<PathBuf>> {
     let rel = path.strip_prefix("/").unwrap_or(path);
+    let mut seen = Vec::new();
     let dirs: Vec<PathBuf> = info
         .lines()
         .filter_map(|l| {
             let (pre, post) = l.split_once(" - ")?;
-            (post.split(' ').next() == Some("cgroup")).then(|| pre.split(' ').nth(4))?
+            let mut post = post.split(' ');
+            let (fstype, opts) = (post.next()?, post.nth(1)?);
+            if fstype != "cgroup" || seen.contains(&opts) {
+                return None;
+            }
+            seen.push(opts);
+            pre.split(' ').nth(4)
         })
         .map(|mp| Path::new(mp).join(rel))
         .collect();
@@ -132,15 +142,7 @@ pub fn join(path: &Path, pid: i32) -> Result<()> {
         return add(path, pid);
     };
     for d in &dirs {
-        std::fs::create_dir_all(d)
-            .map_err(|e| Error::Cgroup(format!("create {}: {e}", d.display())))?;
-        if d.components().any(|c| {
-            c.as_os_str()
-                .to_str()
-                .is_some_and(|s| s.split(',').any(|x| x == "cpuset"))
-        }) {
-            fill_cpuset(d)?;
-        }
+        make_v1_dir(d)?;
         std::fs::write(d.join("cgroup.procs"), pid.to_string())
             .map_err(|e| Error::Cgroup(format!("add pid {pid} to {}: {e}", d.display())))?;
     }
@@ -193,7 +195,7 @@ fn v2_dir(path: &Path) -> PathBuf {
     Path::new("/sys/fs/cgroup").join(path.strip_prefix("/").unwrap_or(path))
 }
 
-fn pure_v2() -> bool {
+pub(super) fn pure_v2() -> bool {
     nix::sys::statfs::statfs("/sys/fs/cgroup")
         .is_ok_and(|s| s.filesystem_type() == nix::sys::statfs::CGROUP2_SUPER_MAGIC)
 }
@@ -221,6 +223,21 @@ fn enable_controllers(dir: &Path, wanted: &str) {
 
 /// A new v1 cpuset cgroup starts with no cpus and mems, and refuses tasks:
 /// copy them down from the nearest parent that has them.
+/// Makes a container's dir in one v1 hierarchy; in cpuset's, with the CPUs
+/// and memory nodes of its parent (a new cpuset has none, and takes no task).
+fn make_v1_dir(d: &Path) -> Result<()> {
+    std::fs::create_dir_all(d)
+        .map_err(|e| Error::Cgroup(format!("create {}: {e}", d.display())))?;
+    if d.components().any(|c| {
+        c.as_os_str()
+            .to_str()
+            .is_some_and(|s| s.split(',').any(|x| x == "cpuset"))
+    }) {
+        fill_cpuset(d)?;
+    }
+    Ok(())
+}
+
 fn fill_cpuset(dir: &Path) -> Result<()> {
     for file in ["cpuset.cpus", "cpuset.mems"] {
         let mut chain = Vec::new();
@@ -639,7 +656,10 @@ mod tests {
 26 25 0:23 / /sys/fs/cgroup/unified rw - cgroup2 cgroup2 rw,nsdelegate
 27 25 0:24 / /sys/fs/cgroup/systemd rw - cgroup cgroup rw,name=systemd
 28 25 0:25 / /sys/fs/cgroup/cpu,cpuacct rw - cgroup cgroup rw,cpu,cpuacct
-29 25 0:26 / /sys/fs/cgroup/memory rw - cgroup cgroup rw,memory";
+29 25 0:26 / /sys/fs/cgroup/memory rw - cgroup cgroup rw,memory
+90 80 0:26 /berth/y /b/rootfs/sys/fs/cgroup/memory rw - cgroup cgroup rw,memory";
+        // The last line: a container without a mount namespace mounted the
+        // hierarchy again below its rootfs; the host's mount is the one.
         let dirs = v1_dirs_in(hybrid, Path::new("/berth/x")).unwrap();
         assert_eq!(
             dirs,

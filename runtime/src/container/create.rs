@@ -188,16 +188,16 @@ fn spawn(
     // The cgroup namespace is made by the init once it sits in its cgroup;
     // the time namespace was made above for our children.
     let flags = plan.new & !(libc::CLONE_NEWCGROUP | libc::CLONE_NEWTIME);
-    // Pure v2: the init is born in its cgroup (see syscall::clone_into_cgroup).
-    let cg_fd = match &st.cgroup_path {
-        Some(p) => cgroups::prepare_v2(p)?,
+    // The init enters its cgroup without a migration's grace period
+    // (cgroups/join.rs): born in it on v2, moving itself on v1.
+    let cg = match &st.cgroup_path {
+        Some(p) => Some(cgroups::join::prepare(p, !plan.needs_helper())?),
         None => None,
     };
-    let cloned = clone::clone_init(plan, flags, cg_fd.as_ref())?;
+    let cloned = clone::clone_init(plan, flags, cg.as_ref().and_then(|c| c.born_in()))?;
     let pid = cloned.pid;
     if pid == 0 {
         drop(parent);
-        drop(cg_fd);
         // The init must not hold the state lock while it waits for start.
         dir.forget_lock_in_child();
         let console = opts.console.as_ref().and_then(|c| c.try_clone().ok());
@@ -211,6 +211,7 @@ fn spawn(
             seccomp,
             mempolicy: setup.mempolicy,
             cgroup_path: st.cgroup_path.as_deref(),
+            cgroup: cg,
             no_pivot: opts.no_pivot,
             no_new_keyring: opts.no_new_keyring,
             preserve_fds: opts.preserve_fds,
@@ -226,9 +227,8 @@ fn spawn(
     if plan.has_new(LinuxNamespaceType::User) {
         write_id_maps(bundle, pid)?;
     }
-    drop(cg_fd);
-    if let Some(p) = st.cgroup_path.as_ref().filter(|_| !cloned.in_cgroup) {
-        cgroups::join(p, pid)?;
+    if let Some(cg) = cg {
+        cg.finish(pid, cloned.in_cgroup)?;
     }
     crate::logging::step("cgroup joined");
     // Before the first `go`: the container's process never runs without its
@@ -319,5 +319,5 @@ fn setup_time_ns(bundle: &Bundle, plan: &Plan) -> Result<()> {
 
 /// Writes the pid file relative to the caller's cwd, atomically.
 pub fn write_pid_file(path: &Path, pid: i32) -> Result<()> {
-    state::write_atomic(path, pid.to_string().as_bytes())
+    state::write_volatile(path, pid.to_string().as_bytes())
 }

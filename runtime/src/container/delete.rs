@@ -21,6 +21,15 @@ pub fn delete(root: &Path, id: &str, force: bool) -> Result<()> {
             let _ = std::fs::remove_dir_all(root.join(id));
             return Ok(());
         }
+        Err(Error::StateFile { file, msg }) if force => {
+            // Nothing of it can be known: say so, and free the id.
+            crate::logging::warn(&format!(
+                "{}: {msg}; removing the state dir without it (any cgroup or process it had is not cleaned up)",
+                file.display()
+            ));
+            let _ = std::fs::remove_dir_all(root.join(id));
+            return Ok(());
+        }
         Err(e) => return Err(e),
     };
     if matches!(status, Status::Running | Status::Paused) && !force {

@@ -108,14 +108,20 @@ pub fn exec(mut opts: ExecOpts) -> Result<i32> {
         }
     }
     let (parent, child) = channel::pair()?;
-    // Pure v2: born in the container's cgroup, no migration to wait for.
-    let cg_fd = st.cgroup_path.as_deref().and_then(cgroups::open_v2);
-    let (pid, in_cgroup) = clone_with_initial_affinity(&attrs.affinity, cg_fd.as_ref())?;
+    // Into the container's cgroup without a migration's grace period
+    // (cgroups/join.rs): born in it on v2, moving itself on v1.
+    let cg = match st.cgroup_path.as_deref() {
+        Some(p) => Some(cgroups::join::existing(p)?),
+        None => None,
+    };
+    let born_in = cg.as_ref().and_then(|c| c.born_in());
+    let (pid, in_cgroup) = clone_with_initial_affinity(&attrs.affinity, born_in)?;
     if pid == 0 {
         drop(parent);
-        drop(cg_fd);
         let sc = seccomp.as_ref().map(|f| (f, container_state.as_slice()));
-        let err = match child_setup(&opts, &joins, &child, sc, &attrs, st.pid) {
+        let joined = cg.map_or(Ok(()), |c| c.join_self());
+        let err = match joined.and_then(|()| child_setup(&opts, &joins, &child, sc, &attrs, st.pid))
+        {
             Ok(program) => program.exec(),
             Err(e) => e,
         };
@@ -125,8 +131,8 @@ pub fn exec(mut opts: ExecOpts) -> Result<i32> {
     }
     drop(child);
     let started = (|| -> Result<()> {
-        if let Some(cg) = st.cgroup_path.as_ref().filter(|_| !in_cgroup) {
-            cgroups::add(cg, pid)?;
+        if let Some(cg) = cg {
+            cg.finish(pid, in_cgroup)?;
         }
         parent.go(&pid.to_string())?;
         // A successful execve closes the child's end: EOF means it runs.
@@ -141,7 +147,7 @@ pub fn exec(mut opts: ExecOpts) -> Result<i32> {
         return Err(e);
     }
     if let Some(pf) = &opts.pid_file {
-        state::write_atomic(pf, pid.to_string().as_bytes())?;
+        state::write_volatile(pf, pid.to_string().as_bytes())?;
     }
     if opts.detach {
         return Ok(0);

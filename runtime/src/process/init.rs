@@ -33,6 +33,8 @@ pub struct InitArgs<'a> {
     pub plan: &'a Plan,
     pub seccomp: Option<&'a crate::seccomp::Filter>,
     pub cgroup_path: Option<&'a Path>,
+    /// The cgroup's v1 `tasks` files, for the init to move itself.
+    pub cgroup: Option<crate::cgroups::join::Prepared>,
     pub no_pivot: bool,
     pub no_new_keyring: bool,
     pub preserve_fds: u32,
@@ -42,8 +44,8 @@ pub struct InitArgs<'a> {
 }
 
 /// Never returns: execs the user's program or exits after reporting why not.
-pub fn run(args: InitArgs) -> ! {
-    let (program, state) = match setup(&args) {
+pub fn run(mut args: InitArgs) -> ! {
+    let (program, state) = match setup(&mut args) {
         Ok(x) => x,
         Err(e) => {
             // The parent is listening until Ready; if it is gone, it has
@@ -74,7 +76,10 @@ fn exit() -> ! {
 }
 
 /// Everything up to Ready; returns the program and the hooks' state JSON.
-fn setup(a: &InitArgs) -> Result<(Program, Vec<u8>)> {
+fn setup(a: &mut InitArgs) -> Result<(Program, Vec<u8>)> {
+    if let Some(cg) = a.cgroup.take() {
+        cg.join_self()?;
+    }
     let spec = &a.bundle.spec;
     let process = spec
         .process()

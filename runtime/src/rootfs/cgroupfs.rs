@@ -20,7 +20,7 @@ pub(crate) struct HostCgroup {
 /// The host's cgroup mounts under /sys/fs/cgroup (also what checkpoint and
 /// restore name as external mounts).
 pub(crate) fn host_cgroups() -> Vec<HostCgroup> {
-    let info = std::fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
+    let info = crate::mountinfo::read().unwrap_or_default();
     let mut out = Vec::new();
     for line in info.lines() {
         let Some((pre, post)) = line.split_once(" - ") else {

@@ -69,7 +69,7 @@ fn unescape(s: &str) -> PathBuf {
 /// (mount id, mount point) of every mount at or below `rootfs`.
 fn mounts_under(rootfs: &Path) -> Vec<(u64, PathBuf)> {
     let root = std::fs::canonicalize(rootfs).unwrap_or_else(|_| rootfs.to_path_buf());
-    let info = std::fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
+    let info = crate::mountinfo::read().unwrap_or_default();
     info.lines()
         .filter_map(|l| {
             let mut f = l.split(' ');

@@ -81,7 +81,7 @@ pub fn set_root_propagation(name: &str) -> Result<()> {
 
 /// pivot_root refuses a new root whose parent mount is shared.
 fn make_parent_private(rootfs: &Path) -> Result<()> {
-    let info = std::fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
+    let info = crate::mountinfo::read().unwrap_or_default();
     let mut best: Option<(&str, bool)> = None;
     for line in info.lines() {
         let f: Vec<&str> = line.split(' ').collect();
