@@ -65,6 +65,9 @@ fn open(path: &Path, self_join: bool, create: bool) -> Result<Prepared> {
             tasks.push((d.clone(), open_write(&d.join("tasks"))?));
         }
     }
+    // Into the freezer last: in a paused container (exec --ignore-paused) the
+    // process stops there, and by then it is in every other hierarchy.
+    tasks.sort_by_key(|(d, _)| super::in_hierarchy(d, "freezer"));
     let born = match super::hybrid_unified_dir(path) {
         Some(u) => {
             if create {

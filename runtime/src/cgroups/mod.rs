@@ -228,14 +228,20 @@ fn enable_controllers(dir: &Path, wanted: &str) {
 fn make_v1_dir(d: &Path) -> Result<()> {
     std::fs::create_dir_all(d)
         .map_err(|e| Error::Cgroup(format!("create {}: {e}", d.display())))?;
-    if d.components().any(|c| {
-        c.as_os_str()
-            .to_str()
-            .is_some_and(|s| s.split(',').any(|x| x == "cpuset"))
-    }) {
+    if in_hierarchy(d, "cpuset") {
         fill_cpuset(d)?;
     }
     Ok(())
+}
+
+/// Whether `d` lies in the v1 hierarchy mounted as (or with) `controller`
+/// (a component of its path names it).
+fn in_hierarchy(d: &Path, controller: &str) -> bool {
+    d.components().any(|c| {
+        c.as_os_str()
+            .to_str()
+            .is_some_and(|s| s.split(',').any(|x| x == controller))
+    })
 }
 
 fn fill_cpuset(dir: &Path) -> Result<()> {
