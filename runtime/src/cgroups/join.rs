@@ -15,7 +15,9 @@
 //! What neither covered (an old kernel without CLONE_INTO_CGROUP, an init
 //! cloned by a helper) is joined by the runtime with the child's pid.
 
-use std::os::fd::{AsRawFd, OwnedFd};
+use std::fs::File;
+use std::io::Write;
+use std::os::fd::OwnedFd;
 use std::path::{Path, PathBuf};
 
 use crate::{Error, Result};
@@ -26,8 +28,10 @@ pub struct Prepared {
     /// Pure v2: the cgroup; hybrid: its dir in the unified hierarchy.
     born: Option<OwnedFd>,
     pure_v2: bool,
+    /// Hybrid: the container's dir in the unified hierarchy.
+    unified: Option<PathBuf>,
     /// v1: each hierarchy's dir and its `tasks` file, for the init to write.
-    tasks: Vec<(PathBuf, OwnedFd)>,
+    tasks: Vec<(PathBuf, File)>,
 }
 
 /// Makes the cgroup's dirs and opens what the init is born into or writes
@@ -53,6 +57,7 @@ fn open(path: &Path, self_join: bool, create: bool) -> Result<Prepared> {
             path: path.to_path_buf(),
             born,
             pure_v2: true,
+            unified: None,
             tasks: Vec::new(),
         });
     }
@@ -68,12 +73,13 @@ fn open(path: &Path, self_join: bool, create: bool) -> Result<Prepared> {
     // Into the freezer last: in a paused container (exec --ignore-paused) the
     // process stops there, and by then it is in every other hierarchy.
     tasks.sort_by_key(|(d, _)| super::in_hierarchy(d, "freezer"));
-    let born = match super::hybrid_unified_dir(path) {
+    let unified = super::hybrid_unified_dir(path);
+    let born = match &unified {
         Some(u) => {
             if create {
-                std::fs::create_dir_all(&u).map_err(|e| cg_err("create", &u, e))?;
+                std::fs::create_dir_all(u).map_err(|e| cg_err("create", u, e))?;
             }
-            Some(open_dir(&u)?)
+            Some(open_dir(u)?)
         }
         None => None,
     };
@@ -81,6 +87,7 @@ fn open(path: &Path, self_join: bool, create: bool) -> Result<Prepared> {
         path: path.to_path_buf(),
         born,
         pure_v2: false,
+        unified,
         tasks,
     })
 }
@@ -94,13 +101,8 @@ impl Prepared {
     /// In the init, first thing: moves itself into each v1 hierarchy, and
     /// closes the fds (none reaches the container).
     pub fn join_self(self) -> Result<()> {
-        for (dir, fd) in &self.tasks {
-            // SAFETY: write(2) of a 1-byte buffer on an fd we own.
-            let n = unsafe { libc::write(fd.as_raw_fd(), b"0".as_ptr().cast(), 1) };
-            if n != 1 {
-                let e = std::io::Error::last_os_error();
-                return Err(cg_err("join", dir, e));
-            }
+        for (dir, mut file) in self.tasks {
+            file.write_all(b"0").map_err(|e| cg_err("join", &dir, e))?;
         }
         Ok(())
     }
@@ -117,26 +119,20 @@ impl Prepared {
         }
         if self.tasks.is_empty() {
             for d in super::v1_dirs(&self.path).unwrap_or_default() {
-                add_pid(&d, pid)?;
+                super::write_procs(&d, pid)?;
             }
         }
-        match (super::hybrid_unified_dir(&self.path), born) {
-            (Some(u), false) => add_pid(&u, pid),
+        match (&self.unified, born) {
+            (Some(u), false) => super::write_procs(u, pid),
             _ => Ok(()),
         }
     }
 }
 
-fn add_pid(dir: &Path, pid: i32) -> Result<()> {
-    std::fs::write(dir.join("cgroup.procs"), pid.to_string())
-        .map_err(|e| Error::Cgroup(format!("add pid {pid} to {}: {e}", dir.display())))
-}
-
-fn open_write(file: &Path) -> Result<OwnedFd> {
+fn open_write(file: &Path) -> Result<File> {
     std::fs::OpenOptions::new()
         .write(true)
         .open(file)
-        .map(OwnedFd::from)
         .map_err(|e| cg_err("open", file, e))
 }
 

@@ -143,18 +143,22 @@ pub fn join(path: &Path, pid: i32) -> Result<()> {
     };
     for d in &dirs {
         make_v1_dir(d)?;
-        std::fs::write(d.join("cgroup.procs"), pid.to_string())
-            .map_err(|e| Error::Cgroup(format!("add pid {pid} to {}: {e}", d.display())))?;
+        write_procs(d, pid)?;
     }
     // Hybrid: join the unified hierarchy too (as runc does), so controllers
     // that live only there (hugetlb here) can limit the container.
     if let Some(u) = hybrid_unified_dir(path) {
         std::fs::create_dir_all(&u)
             .map_err(|e| Error::Cgroup(format!("create {}: {e}", u.display())))?;
-        std::fs::write(u.join("cgroup.procs"), pid.to_string())
-            .map_err(|e| Error::Cgroup(format!("add pid {pid} to {}: {e}", u.display())))?;
+        write_procs(&u, pid)?;
     }
     Ok(())
+}
+
+/// Moves `pid` into the cgroup `dir` of one hierarchy (a migration by pid).
+fn write_procs(dir: &Path, pid: i32) -> Result<()> {
+    std::fs::write(dir.join("cgroup.procs"), pid.to_string())
+        .map_err(|e| Error::Cgroup(format!("add pid {pid} to {}: {e}", dir.display())))
 }
 
 /// On a pure v2 host: makes the container's cgroup, enabling the host's
@@ -221,8 +225,6 @@ fn enable_controllers(dir: &Path, wanted: &str) {
     }
 }
 
-/// A new v1 cpuset cgroup starts with no cpus and mems, and refuses tasks:
-/// copy them down from the nearest parent that has them.
 /// Makes a container's dir in one v1 hierarchy; in cpuset's, with the CPUs
 /// and memory nodes of its parent (a new cpuset has none, and takes no task).
 fn make_v1_dir(d: &Path) -> Result<()> {
@@ -244,6 +246,8 @@ fn in_hierarchy(d: &Path, controller: &str) -> bool {
     })
 }
 
+/// A new v1 cpuset cgroup starts with no cpus and mems, and refuses tasks:
+/// copy them down from the nearest parent that has them.
 fn fill_cpuset(dir: &Path) -> Result<()> {
     for file in ["cpuset.cpus", "cpuset.mems"] {
         let mut chain = Vec::new();
