@@ -91,7 +91,7 @@ pub enum Seal {
 }
 
 impl Seal {
-    fn name(self) -> &'static str {
+    pub fn name(self) -> &'static str {
         match self {
             Seal::Overlay => "overlayfs",
             Seal::Memfd => "memfd",
@@ -100,31 +100,43 @@ impl Seal {
     }
 }
 
-/// Makes sure the current process runs from a protected binary; re-executes
-/// it (same argv and environment) from one when it does not. Returns only
-/// when `/proc/self/exe` is protected. Call it before forking anything.
-pub fn ensure_sealed() -> Result<()> {
+/// How the running binary is protected, if it is. In a process this module
+/// re-executed, a protection that did not take is an error, not a second
+/// re-exec.
+pub fn running_protected() -> Result<Option<Seal>> {
     let exe = open_cloexec(c"/proc/self/exe", libc::O_RDONLY)
         .map_err(|e| Error::sys("exeseal: open /proc/self/exe", e))?;
     let expected = std::env::var_os(MARKER);
     // Only our own overlay is known to be lower-only.
     let trusted = seal_of(exe.as_fd()).filter(|s| *s != Seal::Overlay || expected.is_some());
-    if let Some(seal) = trusted {
-        if expected.is_some() {
+    match (trusted, expected) {
+        (Some(_), Some(_)) => {
             // Single-threaded here: nothing reads the environment concurrently.
             std::env::remove_var(MARKER);
             restore_comm();
         }
+        (None, Some(m)) => {
+            return Err(Error::Other(format!(
+                "exeseal: re-executed from a {} copy of the runtime, but /proc/self/exe is \
+                 still unprotected (unset {MARKER} if it leaked from elsewhere)",
+                m.to_string_lossy()
+            )))
+        }
+        _ => {}
+    }
+    Ok(trusted)
+}
+
+/// Makes sure the current process runs from a protected binary; re-executes
+/// it (same argv and environment) from one when it does not. Returns only
+/// when `/proc/self/exe` is protected. Call it before forking anything.
+pub fn ensure_sealed() -> Result<()> {
+    if let Some(seal) = running_protected()? {
         logging::debug(&format!("exeseal: running from a {} binary", seal.name()));
         return Ok(());
     }
-    if let Some(m) = expected {
-        return Err(Error::Other(format!(
-            "exeseal: re-executed from a {} copy of the runtime, but /proc/self/exe is \
-             still unprotected (unset {MARKER} if it leaked from elsewhere)",
-            m.to_string_lossy()
-        )));
-    }
+    let exe = open_cloexec(c"/proc/self/exe", libc::O_RDONLY)
+        .map_err(|e| Error::sys("exeseal: open /proc/self/exe", e))?;
     let (seal, target) = match overlay_exe(exe.as_fd()) {
         Ok(fd) => (Seal::Overlay, fd),
         Err(overlay_err) => {
@@ -311,16 +323,36 @@ fn escape_lowerdir(path: &[u8]) -> Vec<u8> {
 
 /// A sealed memfd copy of the running binary.
 fn memfd_exe(exe: BorrowedFd<'_>) -> Result<OwnedFd> {
-    let fd = match memfd_create(libc::MFD_CLOEXEC | libc::MFD_ALLOW_SEALING | libc::MFD_EXEC) {
-        // Before 6.3 MFD_EXEC is unknown (and every memfd is executable).
-        Err(Errno::EINVAL) => memfd_create(libc::MFD_CLOEXEC | libc::MFD_ALLOW_SEALING),
-        r => r,
-    }
-    .map_err(|e| Error::sys("memfd_create", e))?;
+    let fd = exec_memfd(MEMFD_NAME)?;
     let size = fstat(exe)
         .map_err(|e| Error::sys("fstat /proc/self/exe", e))?
         .st_size;
     copy_all(exe, fd.as_fd(), size as u64)?;
+    seal(fd)
+}
+
+/// An executable memfd holding `data`, sealed as [`memfd_exe`]'s copy is
+/// (the exec trampoline).
+pub fn sealed_memfd(name: &CStr, data: &[u8]) -> Result<OwnedFd> {
+    let fd = exec_memfd(name)?;
+    let mut f = std::fs::File::from(fd);
+    std::io::Write::write_all(&mut f, data).map_err(|e| Error::io("write into the memfd", e))?;
+    seal(f.into())
+}
+
+fn exec_memfd(name: &CStr) -> Result<OwnedFd> {
+    match memfd_create(
+        name,
+        libc::MFD_CLOEXEC | libc::MFD_ALLOW_SEALING | libc::MFD_EXEC,
+    ) {
+        // Before 6.3 MFD_EXEC is unknown (and every memfd is executable).
+        Err(Errno::EINVAL) => memfd_create(name, libc::MFD_CLOEXEC | libc::MFD_ALLOW_SEALING),
+        r => r,
+    }
+    .map_err(|e| Error::sys("memfd_create", e))
+}
+
+fn seal(fd: OwnedFd) -> Result<OwnedFd> {
     // F_SEAL_EXEC (6.3+) keeps the mode from changing; optional.
     let _ = add_seals(fd.as_fd(), libc::F_SEAL_EXEC);
     add_seals(fd.as_fd(), BASE_SEALS).map_err(|e| Error::sys("fcntl(F_ADD_SEALS)", e))?;
@@ -507,9 +539,9 @@ fn fsmount(fc: BorrowedFd<'_>, attrs: libc::c_uint) -> Result<OwnedFd, Errno> {
     Errno::result(fd).map(owned)
 }
 
-fn memfd_create(flags: libc::c_uint) -> Result<OwnedFd, Errno> {
+fn memfd_create(name: &CStr, flags: libc::c_uint) -> Result<OwnedFd, Errno> {
     // SAFETY: NUL-terminated name; the result is a fresh fd we own.
-    let fd = unsafe { libc::syscall(libc::SYS_memfd_create, MEMFD_NAME.as_ptr(), flags) };
+    let fd = unsafe { libc::syscall(libc::SYS_memfd_create, name.as_ptr(), flags) };
     Errno::result(fd).map(owned)
 }
 

@@ -25,5 +25,6 @@ pub mod spec;
 pub mod state;
 pub mod syscall;
 pub mod time;
+pub mod trampoline;
 
 pub use error::{Error, Result};

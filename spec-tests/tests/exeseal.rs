@@ -181,10 +181,10 @@ fn runtime_on_a_read_only_mount_is_not_re_executed() {
 }
 
 /// A read-only superblock of a writable filesystem is not protection: the host may remount
-/// it read-write later while a container holds the binary open (O_PATH). The runtime must
-/// re-execute from its own overlay there.
+/// it read-write later while a container holds the binary open (O_PATH). The runtime must not
+/// trust it: for runc's default config its init execs through the sealed trampoline.
 #[test]
-fn runtime_on_a_read_only_superblock_is_still_re_executed() {
+fn runtime_on_a_read_only_superblock_is_not_trusted() {
     let _g = exclusive();
     let mut c = Container::new("exeseal-rosb");
     c.args(&["/bin/true"]);
@@ -197,11 +197,108 @@ fn runtime_on_a_read_only_superblock_is_still_re_executed() {
         runtime_bin().display()
     );
     let o = in_private_mounts(&c, &setup, &dir.join("runtime"), "run");
-
     assert!(
         o.stderr
-            .contains("exeseal: running from a overlayfs binary"),
+            .contains("exeseal: the init execs the program through a sealed trampoline"),
         "{o}"
     );
     assert!(!o.stderr.contains("read-only mount binary"), "{o}");
+}
+
+/// runc's default config: no re-exec of the runtime (trampoline.rs); the created init runs
+/// the sealed trampoline, a memfd, and the container's program still runs after `start`.
+#[test]
+fn created_init_runs_the_sealed_trampoline_without_a_re_exec() {
+    let _g = exclusive();
+    let mut c = Container::new("exeseal-tramp");
+    c.args(&["/bin/sh", "-c", "echo started"]);
+    let o = c.create_with(&["--debug"], Spawn::default());
+    o.assert_ok();
+    assert!(
+        o.stderr.contains("through a sealed trampoline") && !o.stderr.contains("overlayfs binary"),
+        "{o}"
+    );
+    let pid = init_pid(&c.wait_status("created", 10));
+    let exe = format!("/proc/{pid}/exe");
+    let link = fs::read_link(&exe).unwrap();
+    assert!(
+        link.to_string_lossy().starts_with("/memfd:berth-exec"),
+        "the created init runs {link:?}"
+    );
+    let f = File::open(&exe).unwrap();
+    assert!(
+        seals(&f).is_some_and(|s| s & BASE_SEALS == BASE_SEALS),
+        "{link:?} is not sealed"
+    );
+    assert_not_writable(&exe);
+    c.start().assert_ok();
+    c.wait_status("stopped", 10);
+    assert_eq!(c.container_stdout().trim(), "started");
+}
+
+/// What the trampoline can't serve (here a createContainer hook, which runs in the container
+/// while the init is still the runtime) makes the runtime re-execute itself from its overlay,
+/// as before: the created init's exe refuses writes with EROFS.
+#[test]
+fn a_config_the_trampoline_cannot_serve_re_executes_the_runtime() {
+    let _g = exclusive();
+    let mut c = Container::new("exeseal-hook");
+    c.args(&["/bin/true"]);
+    c.config["hooks"] = serde_json::json!({"createContainer": [{"path": "/bin/true"}]});
+    let o = c.create_with(&["--debug"], Spawn::default());
+    o.assert_ok();
+    assert!(
+        o.stderr
+            .contains("no trampoline (hooks run in the container); re-executing")
+            && o.stderr
+                .contains("exeseal: running from a overlayfs binary"),
+        "{o}"
+    );
+    let pid = init_pid(&c.wait_status("created", 10));
+    let exe = format!("/proc/{pid}/exe");
+    match OpenOptions::new().write(true).open(&exe) {
+        Err(e) => assert_eq!(e.raw_os_error(), Some(libc::EROFS), "{exe}: {e}"),
+        Ok(_) => panic!("{exe} opened for writing"),
+    }
+    c.start().assert_ok();
+    c.wait_status("stopped", 10);
+}
+
+/// CVE-2019-5736's entry point: a program whose interpreter is `/proc/self/exe`. Exec'd by the
+/// trampoline, the interpreter is the sealed trampoline itself (which refuses to run as one),
+/// never the runtime binary.
+#[test]
+fn a_proc_self_exe_interpreter_reaches_the_trampoline() {
+    let _g = exclusive();
+    let mut c = Container::new("exeseal-shebang");
+    let evil = c.rootfs().join("bin/evil");
+    fs::write(&evil, "#!/proc/self/exe\n").unwrap();
+    fs::set_permissions(&evil, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    c.args(&["/bin/evil"]);
+    let o = c.run();
+    assert_eq!(o.code, Some(127), "{o}");
+    let err = fs::read_to_string(c.ctr_stderr()).unwrap_or_default() + &o.stderr;
+    assert!(
+        err.contains("runtime: exec trampoline: not started by the runtime's init"),
+        "{o}\ncontainer stderr: {err}"
+    );
+}
+
+/// An exec that fails after `start` is one line on the container's stderr, named as the init
+/// names it, and exit status 127 (a file with no ELF header or #! line: ENOEXEC).
+#[test]
+fn a_program_the_kernel_cannot_exec_is_reported() {
+    let _g = exclusive();
+    let mut c = Container::new("exeseal-noexec");
+    let junk = c.rootfs().join("bin/junk");
+    fs::write(&junk, "not a program\n").unwrap();
+    fs::set_permissions(&junk, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    c.args(&["/bin/junk"]);
+    let o = c.run();
+    assert_eq!(o.code, Some(127), "{o}");
+    let err = fs::read_to_string(c.ctr_stderr()).unwrap_or_default() + &o.stderr;
+    assert!(
+        err.contains("runtime: container init: exec \"/bin/junk\": Exec format error (os error 8)"),
+        "{o}\ncontainer stderr: {err}"
+    );
 }

@@ -68,12 +68,10 @@ fn dispatch(cli: &Cli) -> Result<i32, Error> {
             "--rootless=true: rootless containers are not supported yet; run as root".into(),
         ));
     }
-    if matches!(
-        cli.command,
-        Command::Create(_) | Command::Run(_) | Command::Exec(_)
-    ) {
-        // CVE-2019-5736: every process we fork for a container must run from
-        // a binary no one can write through /proc/PID/exe.
+    if matches!(cli.command, Command::Exec(_)) {
+        // CVE-2019-5736: every process we fork into a container must run
+        // from a binary no one can write through /proc/PID/exe. create and
+        // run decide once they have read the config (trampoline.rs).
         berth_runtime::exeseal::ensure_sealed()?;
     }
     let root = cli.root.as_path();

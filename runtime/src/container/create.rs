@@ -62,6 +62,8 @@ pub fn create(opts: CreateOpts) -> Result<Created> {
     let mut seccomp = crate::seccomp::from_spec(spec, &crate::seccomp::cache_dir(&opts.root))?;
     crate::logging::step("config loaded");
     let plan = Plan::from_spec(spec)?;
+    // CVE-2019-5736: may re-execute the runtime, so before anything exists.
+    let trampoline = crate::trampoline::for_init(spec, &plan)?;
     let host_mount_ns = !init::own_mount_ns(&plan);
     if host_mount_ns {
         rootfs::hostns::check(spec)?;
@@ -97,6 +99,7 @@ pub fn create(opts: CreateOpts) -> Result<Created> {
         mempolicy: mempolicy.as_ref(),
         net_devices: &net_devices,
         idmap: &idmap,
+        trampoline: trampoline.as_ref(),
     };
     match spawn(&opts, &bundle, &setup, &dir, &mut st) {
         Ok(()) => Ok(Created {
@@ -161,6 +164,7 @@ struct Setup<'a> {
     mempolicy: Option<&'a mempolicy::Policy>,
     net_devices: &'a [netdev::Device],
     idmap: &'a rootfs::idmap::Prepared,
+    trampoline: Option<&'a crate::trampoline::Trampoline>,
 }
 
 fn spawn(
@@ -216,6 +220,7 @@ fn spawn(
             no_new_keyring: opts.no_new_keyring,
             preserve_fds: opts.preserve_fds,
             joined: cloned.joined,
+            trampoline: setup.trampoline,
         });
     }
     drop(child);
@@ -257,6 +262,10 @@ fn spawn(
     )?;
     parent.go("")?;
     parent.expect(|m| *m == Msg::Ready)?;
+    if setup.trampoline.is_some() {
+        // Created means the init runs the trampoline, no longer the runtime.
+        parent.wait_exec()?;
+    }
     crate::logging::step("init ready");
     st.creating = false;
     dir.save(st)?;

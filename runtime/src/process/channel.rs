@@ -19,6 +19,8 @@
 //!                                        createContainer hooks, pivot_root,
 //!                                        console, user, caps ...
 //!   wait <------------------------------ ready (blocks on exec.fifo)
+//!   wait for EOF <---------------------- (with the trampoline: execs it,
+//!                                         which blocks on exec.fifo)
 //! ```
 
 use std::os::fd::{AsRawFd, OwnedFd};
@@ -147,6 +149,17 @@ impl Channel {
             Msg::Go(s) => Ok(s),
             Msg::Error(e) => Err(Error::Init(e)),
             m => Err(Error::Init(format!("unexpected message {m:?} from peer"))),
+        }
+    }
+
+    /// Waits for the peer to exec (its end closes on exec) or to report why
+    /// it could not.
+    pub fn wait_exec(&self) -> Result<()> {
+        match self.recv() {
+            Ok(Msg::Error(e)) => Err(Error::Init(e)),
+            Ok(m) => Err(Error::Init(format!("unexpected message {m:?} from peer"))),
+            Err(Error::Init(_)) => Ok(()),
+            Err(e) => Err(e),
         }
     }
 

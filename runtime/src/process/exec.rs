@@ -73,7 +73,7 @@ impl Program {
 /// The container's process starts as runc's does: no signal blocked, and
 /// SIGPIPE at its default (Rust's runtime ignores it, and an ignored signal
 /// survives exec: `yes | head` would never end).
-fn reset_signals() {
+pub(crate) fn reset_signals() {
     // SAFETY: plain syscalls on an initialised empty set; this process is
     // single-threaded and about to exec.
     unsafe {

@@ -41,6 +41,8 @@ pub struct InitArgs<'a> {
     /// The namespaces to join were joined by the helper that cloned us.
     pub joined: bool,
     pub mempolicy: Option<&'a super::mempolicy::Policy>,
+    /// Exec the program through it (trampoline.rs), after Ready.
+    pub trampoline: Option<&'a crate::trampoline::Trampoline>,
 }
 
 /// Never returns: execs the user's program or exits after reporting why not.
@@ -54,6 +56,13 @@ pub fn run(mut args: InitArgs) -> ! {
             exit()
         }
     };
+    if let Some(t) = args.trampoline {
+        // It waits for start; startContainer hooks never come with it.
+        super::exec::reset_signals();
+        let e = t.exec(&program, &args.fifo);
+        let _ = args.chan.send(&Msg::Error(e.to_string()));
+        exit()
+    }
     // After Ready only stderr is left to report on.
     let err = match wait_for_start(&args.fifo).and_then(|()| {
         hooks::run_all_with_env(
@@ -77,6 +86,9 @@ fn exit() -> ! {
 
 /// Everything up to Ready; returns the program and the hooks' state JSON.
 fn setup(a: &mut InitArgs) -> Result<(Program, Vec<u8>)> {
+    if a.trampoline.is_some() {
+        crate::trampoline::hide_init()?;
+    }
     if let Some(cg) = a.cgroup.take() {
         cg.join_self()?;
     }
