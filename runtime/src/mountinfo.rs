@@ -22,8 +22,9 @@ pub fn read() -> Option<String> {
 }
 
 /// The table of the namespace the runtime started in, read on first use.
-/// Only for what doesn't change under it (where the cgroup hierarchies are);
-/// a forked init in a new mount namespace must use [`read`].
+/// Only for what doesn't change under it (where the cgroup hierarchies are,
+/// also in the init's copy of the namespace, which inherits it read); what
+/// the init mounts itself is only in [`read`].
 pub fn runtime_ns() -> Option<&'static str> {
     static INFO: OnceLock<Option<String>> = OnceLock::new();
     INFO.get_or_init(read).as_deref()

@@ -5,19 +5,21 @@
 //! through `/proc/PID/exe` of a runtime process it can see, or an execve in
 //! the container made by a runtime process (`#!/proc/self/exe` then runs the
 //! binary inside). exeseal.rs answers both by re-executing the whole runtime
-//! from a protected file first (a second start-up: ~15% of a `run`). For a
-//! `create`/`run` whose init is alone in a new pid namespace, this answers
-//! them more cheaply:
+//! from a protected file first (a second start-up: ~15% of a `run`). For the
+//! init of a container with a new pid namespace, and for a process `exec`
+//! starts in such a container, this answers them more cheaply:
 //!
-//! - the `create`/`run` process itself stays on the host: no container
-//!   process shares its pid namespace, and one in the host's would need
-//!   CAP_SYS_PTRACE over it (it holds every capability) to open its exe;
-//! - the init is not dumpable from its first step, so until it execs, its
-//!   `/proc/PID/exe` needs CAP_SYS_PTRACE too, even after it has taken the
-//!   container's credentials;
+//! - the runtime process itself stays on the host: no container process
+//!   shares its pid namespace, and one in the host's would need to hold every
+//!   capability it holds (ptrace access rules) to open its exe;
+//! - the child it forks is not dumpable from its first step, so until it
+//!   execs, its `/proc/PID/exe` needs CAP_SYS_PTRACE in the host's user
+//!   namespace, even after it has taken the container's credentials (a
+//!   privileged container has that, and owns the host anyway);
 //! - it then execs the trampoline from a sealed memfd (writes: EPERM), which
-//!   waits for `start` and execs the program: every exec in the container
-//!   starts from a process whose exe is that memfd, never the runtime.
+//!   waits for `start` (the init) and execs the program: every exec in the
+//!   container starts from a process whose exe is that memfd, never the
+//!   runtime.
 //!
 //! Anything else that runs in the container's namespaces while the init is
 //! still the runtime (createContainer and startContainer hooks), a pid or
@@ -28,10 +30,11 @@
 use std::ffi::CString;
 use std::os::fd::{AsRawFd, OwnedFd};
 
-use oci_spec::runtime::{LinuxNamespaceType, LinuxSeccomp, LinuxSeccompAction, Spec};
+use oci_spec::runtime::{LinuxNamespaceType, LinuxSeccomp, LinuxSeccompAction, Process, Spec};
 
 use crate::exeseal;
 use crate::namespaces::Plan;
+use crate::process::channel::Channel;
 use crate::process::exec::Program;
 use crate::{logging, Error, Result};
 
@@ -42,7 +45,7 @@ const IMAGE: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/trampoline"));
 /// place (execve is the program's own).
 const SYSCALLS: &[&str] = &["execveat", "read", "fcntl", "write", "exit_group"];
 
-/// The sealed trampoline, inherited by the init (close-on-exec).
+/// The sealed trampoline, inherited by the forked child (close-on-exec).
 pub struct Trampoline {
     fd: OwnedFd,
 }
@@ -52,18 +55,33 @@ pub struct Trampoline {
 /// binary (re-executed here if it did not already). Call it before anything
 /// of the container exists: a re-exec starts the command over.
 pub fn for_init(spec: &Spec, plan: &Plan) -> Result<Option<Trampoline>> {
+    choose(refusal(spec, plan))
+}
+
+/// The same for a process `exec` forks into a container: `own_pidns` from
+/// its state, `process` the exec'd one, `spec` the container's config.
+pub fn for_exec(spec: &Spec, own_pidns: bool, process: &Process) -> Result<Option<Trampoline>> {
+    let why = if !own_pidns {
+        Some("no pid namespace of its own")
+    } else {
+        common_refusal(spec, process)
+    };
+    choose(why)
+}
+
+fn choose(refusal: Option<&str>) -> Result<Option<Trampoline>> {
     if let Some(seal) = exeseal::running_protected()? {
         logging::debug(&format!("exeseal: running from a {} binary", seal.name()));
         return Ok(None);
     }
-    if let Some(why) = refusal(spec, plan) {
+    if let Some(why) = refusal {
         logging::debug(&format!("exeseal: no trampoline ({why}); re-executing"));
         exeseal::ensure_sealed()?;
         return Ok(None);
     }
     match Trampoline::new() {
         Ok(t) => {
-            logging::debug("exeseal: the init execs the program through a sealed trampoline");
+            logging::debug("exeseal: the program is exec'd through a sealed trampoline");
             Ok(Some(t))
         }
         Err(e) => {
@@ -76,14 +94,8 @@ pub fn for_init(spec: &Spec, plan: &Plan) -> Result<Option<Trampoline>> {
 
 /// Why this container's init can't use the trampoline, if it can't.
 fn refusal(spec: &Spec, plan: &Plan) -> Option<&'static str> {
-    if !cfg!(berth_trampoline) {
-        return Some("not built for this architecture");
-    }
     if !plan.has_new(LinuxNamespaceType::Pid) || plan.joins(LinuxNamespaceType::Pid) {
         return Some("no pid namespace of its own");
-    }
-    if plan.has_new(LinuxNamespaceType::User) || plan.joins(LinuxNamespaceType::User) {
-        return Some("a user namespace");
     }
     if let Some(h) = spec.hooks() {
         let some = |v: &Option<Vec<_>>| v.as_ref().is_some_and(|v| !v.is_empty());
@@ -91,10 +103,22 @@ fn refusal(spec: &Spec, plan: &Plan) -> Option<&'static str> {
             return Some("hooks run in the container");
         }
     }
-    if let Some(p) = spec.process() {
-        if p.apparmor_profile().is_some() || p.selinux_label().is_some() {
-            return Some("an LSM label");
-        }
+    spec.process()
+        .as_ref()
+        .and_then(|p| common_refusal(spec, p))
+}
+
+/// What rules it out for an init and an exec'd process alike.
+fn common_refusal(spec: &Spec, p: &Process) -> Option<&'static str> {
+    if !cfg!(berth_trampoline) {
+        return Some("not built for this architecture");
+    }
+    let ns = spec.linux().as_ref().and_then(|l| l.namespaces().as_ref());
+    if ns.is_some_and(|v| v.iter().any(|n| n.typ() == LinuxNamespaceType::User)) {
+        return Some("a user namespace");
+    }
+    if p.apparmor_profile().is_some() || p.selinux_label().is_some() {
+        return Some("an LSM label");
     }
     let seccomp = spec.linux().as_ref().and_then(|l| l.seccomp().as_ref());
     if seccomp.is_some_and(|s| !SYSCALLS.iter().all(|n| allows(s, n))) {
@@ -133,17 +157,35 @@ impl Trampoline {
         Err(Error::Other("no exec trampoline in this build".into()))
     }
 
-    /// In the init, after Ready: execs the trampoline, which waits on `fifo`
-    /// for `start` and then execs `program`. Returns only on failure.
-    pub fn exec(&self, program: &Program, fifo: &OwnedFd) -> Error {
-        // The FIFO must cross this exec (the trampoline marks it
-        // close-on-exec once it has read from it).
-        // SAFETY: F_SETFD on an fd we own.
-        if unsafe { libc::fcntl(fifo.as_raw_fd(), libc::F_SETFD, 0) } < 0 {
-            return Error::io("exec fifo", std::io::Error::last_os_error());
+    /// Execs the trampoline, which waits on `wait` for `start` (the init's
+    /// exec FIFO), then execs `program` and reports a failure on `report`
+    /// (an exec'd process's channel: Msg::ExecFailed) or else on stderr.
+    /// Both cross this exec and close on the next. Returns only on failure.
+    pub fn exec(
+        &self,
+        program: &Program,
+        wait: Option<&OwnedFd>,
+        report: Option<&Channel>,
+    ) -> Error {
+        let mut args = Vec::new();
+        for fd in [wait.map(|f| f.as_raw_fd()), report.map(|c| c.raw_fd())] {
+            let arg = match fd {
+                Some(fd) => {
+                    // SAFETY: F_SETFD on an fd we hold.
+                    if unsafe { libc::fcntl(fd, libc::F_SETFD, 0) } < 0 {
+                        return Error::io(
+                            "pass an fd to the trampoline",
+                            std::io::Error::last_os_error(),
+                        );
+                    }
+                    fd.to_string()
+                }
+                None => "-".to_string(),
+            };
+            args.push(CString::new(arg).unwrap_or_default());
         }
-        let fd = CString::new(fifo.as_raw_fd().to_string()).unwrap_or_default();
-        let mut argv = vec![fd.as_ptr(), program.path.as_ptr()];
+        let mut argv: Vec<_> = args.iter().map(|a| a.as_ptr()).collect();
+        argv.push(program.path.as_ptr());
         argv.extend(program.argv.iter().map(|a| a.as_ptr()));
         argv.push(std::ptr::null());
         let mut envp: Vec<_> = program.envp.iter().map(|e| e.as_ptr()).collect();

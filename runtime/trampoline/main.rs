@@ -4,10 +4,13 @@
 //! /proc/self/exe is the runtime binary (`#!/proc/self/exe` reaches this
 //! sealed copy instead), and the runtime needs no re-exec of its own.
 //!
-//! argv: [FIFO_FD, PATH, ARGV0, ARGS...], envp: the program's. Waits for
-//! `start` (a byte or EOF on FIFO_FD), marks FIFO_FD close-on-exec (the
-//! writer sees it close when the program runs), execs PATH. On failure: one
-//! line on stderr, as the init writes its own errors, and exit status 127.
+//! argv: [WAIT_FD, REPORT_FD, PATH, ARGV0, ARGS...], envp: the program's.
+//! Unless WAIT_FD is "-", waits for `start` (a byte or EOF on it) and marks
+//! it close-on-exec (the writer sees it close when the program runs). Unless
+//! REPORT_FD is "-" (then it is the exec'ing runtime's channel), marks it
+//! close-on-exec too and reports a failed exec there as one packet: 'x' and
+//! the errno (4 bytes, native order); else as one line on stderr, as the
+//! init writes its own errors. Either way, exit status 127.
 //!
 //! Built by runtime/build.rs with rustc alone: no std, no libc, static.
 #![no_std]
@@ -135,19 +138,30 @@ fn fail(what: &[&[u8]], errno: isize) -> ! {
     exit(127)
 }
 
-unsafe extern "C" fn main(sp: *const usize) -> ! {
-    // SAFETY: the layout the kernel sets up at process entry.
-    let (argc, argv) = unsafe { (*sp, sp.add(1) as *const *const u8) };
-    // SAFETY: argv[argc] is NULL, envp follows it.
-    let envp = unsafe { argv.add(argc + 1) };
-    // SAFETY: argv[0] exists when argc > 0.
-    let fd = (argc >= 3)
-        .then(|| unsafe { c_str(*argv) })
-        .and_then(parse_fd);
-    let Some(fd) = fd else {
-        write_all(b"runtime: exec trampoline: not started by the runtime's init\n");
-        exit(127)
-    };
+/// argv[i] as an fd number; None for "-"; exits on anything else.
+unsafe fn fd_arg(argv: *const *const u8, i: usize) -> Option<usize> {
+    // SAFETY: the caller checked that argv[i] exists.
+    let s = unsafe { c_str(*argv.add(i)) };
+    if s == b"-" {
+        return None;
+    }
+    match parse_fd(s) {
+        Some(fd) => Some(fd),
+        None => not_ours(),
+    }
+}
+
+fn not_ours() -> ! {
+    write_all(b"runtime: exec trampoline: not started by the runtime's init\n");
+    exit(127)
+}
+
+fn cloexec(fd: usize) {
+    // SAFETY: fcntl on an fd number; harmless if it is not open.
+    unsafe { syscall3(SYS_FCNTL, fd, F_SETFD, FD_CLOEXEC) };
+}
+
+fn wait_for_start(fd: usize) {
     let mut b = 0u8;
     loop {
         // SAFETY: reads one byte into a live stack variable.
@@ -158,24 +172,47 @@ unsafe extern "C" fn main(sp: *const usize) -> ! {
         if n < 0 {
             fail(&[b"wait on exec fifo"], -n);
         }
-        break;
+        return;
     }
-    // SAFETY: fcntl on an fd number; harmless if it is not open.
-    unsafe { syscall3(SYS_FCNTL, fd, F_SETFD, FD_CLOEXEC) };
-    // SAFETY: argv[1] is the path, argv[2..] the NULL-terminated argv, envp as given.
+}
+
+unsafe extern "C" fn main(sp: *const usize) -> ! {
+    // SAFETY: the layout the kernel sets up at process entry.
+    let (argc, argv) = unsafe { (*sp, sp.add(1) as *const *const u8) };
+    if argc < 4 {
+        not_ours();
+    }
+    // SAFETY: argv[argc] is NULL, envp follows it; argv[0] and [1] exist.
+    let (envp, wait, report) = unsafe { (argv.add(argc + 1), fd_arg(argv, 0), fd_arg(argv, 1)) };
+    if let Some(fd) = wait {
+        wait_for_start(fd);
+        cloexec(fd);
+    }
+    if let Some(fd) = report {
+        cloexec(fd);
+    }
+    // SAFETY: argv[2] is the path, argv[3..] the NULL-terminated argv, envp as given.
     let (path, r) = unsafe {
-        let path = *argv.add(1);
+        let path = *argv.add(2);
         (
             path,
             syscall3(
                 SYS_EXECVE,
                 path as usize,
-                argv.add(2) as usize,
+                argv.add(3) as usize,
                 envp as usize,
             ),
         )
     };
-    // SAFETY: path is NUL-terminated (argv[1]).
+    if let Some(fd) = report {
+        let errno = (-r) as i32;
+        let mut packet = [b'x', 0, 0, 0, 0];
+        packet[1..].copy_from_slice(&errno.to_ne_bytes());
+        // SAFETY: writes a live stack buffer to the channel.
+        unsafe { syscall3(SYS_WRITE, fd, packet.as_ptr() as usize, packet.len()) };
+        exit(127)
+    }
+    // SAFETY: path is NUL-terminated (argv[2]).
     let path = unsafe { c_str(path) };
     fail(&[b"exec \"", path, b"\""], -r)
 }

@@ -199,7 +199,7 @@ fn runtime_on_a_read_only_superblock_is_not_trusted() {
     let o = in_private_mounts(&c, &setup, &dir.join("runtime"), "run");
     assert!(
         o.stderr
-            .contains("exeseal: the init execs the program through a sealed trampoline"),
+            .contains("exeseal: the program is exec'd through a sealed trampoline"),
         "{o}"
     );
     assert!(!o.stderr.contains("read-only mount binary"), "{o}");
@@ -301,4 +301,43 @@ fn a_program_the_kernel_cannot_exec_is_reported() {
         err.contains("runtime: container init: exec \"/bin/junk\": Exec format error (os error 8)"),
         "{o}\ncontainer stderr: {err}"
     );
+}
+
+/// `exec` into a container with its own pid namespace: no re-exec either; the exec'd process
+/// goes through the trampoline, so a `#!/proc/self/exe` program reaches the sealed trampoline,
+/// and a program the kernel can't exec is the `exec` command's own error (ENOEXEC).
+#[test]
+fn exec_goes_through_the_trampoline_and_reports_a_failed_exec() {
+    let _g = exclusive();
+    let mut c = Container::new("exeseal-exec");
+    for (name, text) in [("evil", "#!/proc/self/exe\n"), ("junk", "not a program\n")] {
+        let f = c.rootfs().join("bin").join(name);
+        fs::write(&f, text).unwrap();
+        fs::set_permissions(&f, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    }
+    c.args(&["/bin/sleep", "30"]);
+    c.create().assert_ok();
+    c.start().assert_ok();
+    let o = c.runtime(&["--debug", "exec", &c.id, "/bin/echo", "hi"]);
+    o.assert_ok();
+    assert_eq!(o.stdout.trim(), "hi", "{o}");
+    assert!(
+        o.stderr.contains("through a sealed trampoline") && !o.stderr.contains("overlayfs binary"),
+        "{o}"
+    );
+    let o = c.runtime(&["exec", &c.id, "/bin/evil"]);
+    assert_eq!(o.code, Some(127), "{o}");
+    assert!(
+        o.stderr
+            .contains("runtime: exec trampoline: not started by the runtime's init"),
+        "{o}"
+    );
+    let o = c.runtime(&["exec", &c.id, "/bin/junk"]);
+    o.assert_fail();
+    assert!(
+        o.stderr
+            .contains("exec \\\"/bin/junk\\\": Exec format error (os error 8)"),
+        "{o}"
+    );
+    c.delete(true).assert_ok();
 }

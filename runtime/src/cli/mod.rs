@@ -5,7 +5,7 @@
 mod args;
 
 use std::io::Write;
-use std::path::Path;
+use std::path::PathBuf;
 
 use berth_runtime::container::{
     self,
@@ -17,7 +17,7 @@ use berth_runtime::container::{
     run::RunOpts,
     update::UpdateOpts,
 };
-use berth_runtime::{console, features, logging, signal, Error};
+use berth_runtime::{features, logging, signal, Error};
 use clap::Parser;
 use oci_spec::runtime::{Capability, Process};
 
@@ -67,12 +67,6 @@ fn dispatch(cli: &Cli) -> Result<i32, Error> {
         return Err(Error::Other(
             "--rootless=true: rootless containers are not supported yet; run as root".into(),
         ));
-    }
-    if matches!(cli.command, Command::Exec(_)) {
-        // CVE-2019-5736: every process we fork into a container must run
-        // from a binary no one can write through /proc/PID/exe. create and
-        // run decide once they have read the config (trampoline.rs).
-        berth_runtime::exeseal::ensure_sealed()?;
     }
     let root = cli.root.as_path();
     match &cli.command {
@@ -262,15 +256,12 @@ fn create_opts(cli: &Cli, c: &args::CreateArgs) -> Result<CreateOpts, Error> {
             "--systemd-cgroup: the systemd cgroup driver is not supported on this host (no systemd running); use the cgroupfs driver".into(),
         ));
     }
-    let console = match &c.console_socket {
-        Some(p) => Some(console::connect(Path::new(p))?),
-        None => None,
-    };
     Ok(CreateOpts {
         root: cli.root.clone(),
         id: c.id.clone(),
         bundle: c.bundle.clone(),
-        console,
+        console: None,
+        console_socket: c.console_socket.as_ref().map(PathBuf::from),
         pid_file: c.pid_file.clone(),
         no_pivot: c.no_pivot,
         no_new_keyring: c.no_new_keyring,
@@ -291,15 +282,12 @@ fn exec_opts(cli: &Cli, e: &args::ExecArgs) -> Result<ExecOpts, Error> {
         }
         None => process_from_flags(cli, e)?,
     };
-    let console = match &e.console_socket {
-        Some(p) => Some(console::connect(Path::new(p))?),
-        None => None,
-    };
     Ok(ExecOpts {
         root: cli.root.clone(),
         id: e.id.clone(),
         process,
-        console,
+        console: None,
+        console_socket: e.console_socket.as_ref().map(PathBuf::from),
         pid_file: e.pid_file.clone(),
         detach: e.detach,
         preserve_fds: e.preserve_fds,

@@ -27,8 +27,12 @@ pub struct CreateOpts {
     pub root: PathBuf,
     pub id: String,
     pub bundle: PathBuf,
-    /// The console socket, already connected (create) or our own pair (run -t).
+    /// The console socket, connected (by create, see `console_socket`) or
+    /// our own pair (run -t).
     pub console: Option<OwnedFd>,
+    /// --console-socket: connected once no re-exec can come (the other end
+    /// takes one connection).
+    pub console_socket: Option<PathBuf>,
     pub pid_file: Option<PathBuf>,
     pub no_pivot: bool,
     pub no_new_keyring: bool,
@@ -43,7 +47,7 @@ pub struct Created {
     pub bundle: Bundle,
 }
 
-pub fn create(opts: CreateOpts) -> Result<Created> {
+pub fn create(mut opts: CreateOpts) -> Result<Created> {
     state::validate_id(&opts.id)?;
     let bundle = Bundle::load(&opts.bundle)?;
     let spec = &bundle.spec;
@@ -51,7 +55,7 @@ pub fn create(opts: CreateOpts) -> Result<Created> {
         .process()
         .as_ref()
         .ok_or_else(|| Error::field("process", "missing"))?;
-    if process.terminal() == Some(true) && opts.console.is_none() {
+    if process.terminal() == Some(true) && opts.console.is_none() && opts.console_socket.is_none() {
         return Err(Error::field(
             "process.terminal",
             "true needs --console-socket (or `run` in the foreground)",
@@ -64,6 +68,9 @@ pub fn create(opts: CreateOpts) -> Result<Created> {
     let plan = Plan::from_spec(spec)?;
     // CVE-2019-5736: may re-execute the runtime, so before anything exists.
     let trampoline = crate::trampoline::for_init(spec, &plan)?;
+    if let Some(p) = &opts.console_socket {
+        opts.console = Some(crate::console::connect(p)?);
+    }
     let host_mount_ns = !init::own_mount_ns(&plan);
     if host_mount_ns {
         rootfs::hostns::check(spec)?;

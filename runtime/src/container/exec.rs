@@ -26,6 +26,8 @@ pub struct ExecOpts {
     /// Where the pty master goes with --tty: the caller's socket, or none
     /// (we proxy it ourselves in the foreground).
     pub console: Option<OwnedFd>,
+    /// --console-socket: connected once no re-exec can come.
+    pub console_socket: Option<PathBuf>,
     pub pid_file: Option<PathBuf>,
     pub detach: bool,
     pub preserve_fds: u32,
@@ -62,6 +64,14 @@ pub fn exec(mut opts: ExecOpts) -> Result<i32> {
     if args.is_empty() {
         return Err(Error::field("process.args", "exec needs a command"));
     }
+    let config = st.bundle.join("config.json");
+    let data = std::fs::read(&config).ctx(|| config.display().to_string())?;
+    let spec = crate::spec::parse(&config, &data)?;
+    // CVE-2019-5736: may re-execute the runtime, so before anything else.
+    let trampoline = crate::trampoline::for_exec(&spec, st.own_pidns, &opts.process)?;
+    if let Some(p) = &opts.console_socket {
+        opts.console = Some(console::connect(p)?);
+    }
     let terminal = opts.process.terminal() == Some(true);
     let mut own_console = None;
     if terminal && opts.console.is_none() {
@@ -77,9 +87,6 @@ pub fn exec(mut opts: ExecOpts) -> Result<i32> {
     }
     // The container's filter (runc applies linux.seccomp to exec'd
     // processes too), built before anything happens.
-    let config = st.bundle.join("config.json");
-    let data = std::fs::read(&config).ctx(|| config.display().to_string())?;
-    let spec = crate::spec::parse(&config, &data)?;
     let mut seccomp = crate::seccomp::from_spec(&spec, &crate::seccomp::cache_dir(&opts.root))?;
     let attrs = Attrs {
         mempolicy: mempolicy::from_spec(&spec)?,
@@ -119,10 +126,20 @@ pub fn exec(mut opts: ExecOpts) -> Result<i32> {
     if pid == 0 {
         drop(parent);
         let sc = seccomp.as_ref().map(|f| (f, container_state.as_slice()));
-        let joined = cg.map_or(Ok(()), |c| c.join_self());
+        let hidden = match trampoline {
+            Some(_) => crate::trampoline::hide_init(),
+            None => Ok(()),
+        };
+        let joined = hidden.and_then(|()| cg.map_or(Ok(()), |c| c.join_self()));
         let err = match joined.and_then(|()| child_setup(&opts, &joins, &child, sc, &attrs, st.pid))
         {
-            Ok(program) => program.exec(),
+            Ok(program) => match &trampoline {
+                Some(t) => {
+                    crate::process::exec::reset_signals();
+                    t.exec(&program, None, Some(&child))
+                }
+                None => program.exec(),
+            },
             Err(e) => e,
         };
         let _ = child.send(&Msg::Error(err.to_string()));
@@ -138,6 +155,11 @@ pub fn exec(mut opts: ExecOpts) -> Result<i32> {
         // A successful execve closes the child's end: EOF means it runs.
         match parent.recv() {
             Ok(Msg::Error(e)) => Err(Error::Init(e)),
+            Ok(Msg::ExecFailed(errno)) => Err(Error::Init(format!(
+                "exec {:?}: {}",
+                args[0],
+                std::io::Error::from_raw_os_error(errno)
+            ))),
             _ => Ok(()),
         }
     })();

@@ -25,7 +25,8 @@ pub fn run(mut opts: RunOpts) -> Result<i32> {
     let (root, id) = (opts.create.root.clone(), opts.create.id.clone());
     // run -t without a socket: we are the receiving end of our own pair.
     let mut own_console: Option<OwnedFd> = None;
-    if opts.create.console.is_none() && !opts.detach && wants_terminal(&opts.create)? {
+    let no_socket = opts.create.console.is_none() && opts.create.console_socket.is_none();
+    if no_socket && !opts.detach && wants_terminal(&opts.create)? {
         let (ours, theirs) =
             std::os::unix::net::UnixStream::pair().ctx(|| "console socketpair".into())?;
         own_console = Some(ours.into());
@@ -73,6 +74,9 @@ const FORWARDED: &[Signal] = &[
     Signal::SIGTSTP,
 ];
 
+/// How long a container runs before the waiting `run` drops its code pages.
+const RELEASE_AFTER_MS: libc::c_int = 100;
+
 /// Waits for our child `pid`, forwarding signals and proxying a pty master.
 pub fn wait(pid: i32, master: Option<OwnedFd>) -> Result<i32> {
     let mut mask = SigSet::empty();
@@ -83,10 +87,7 @@ pub fn wait(pid: i32, master: Option<OwnedFd>) -> Result<i32> {
     mask.thread_block().ctx(|| "block signals".into())?;
     let sfd = SignalFd::with_flags(&mask, SfdFlags::SFD_CLOEXEC).ctx(|| "signalfd".into())?;
     let _raw = master.as_ref().map(RawTerminal::enter);
-    // The process may run for long: wait holding only what waiting needs.
-    crate::resident::release_code();
-    // SAFETY: malloc_trim only returns free heap memory to the kernel.
-    unsafe { libc::malloc_trim(0) };
+    let mut released = false;
     loop {
         if let Some(code) = reap(pid)? {
             return Ok(code);
@@ -105,9 +106,19 @@ pub fn wait(pid: i32, master: Option<OwnedFd>) -> Result<i32> {
                 });
             }
         }
+        let timeout = if released { -1 } else { RELEASE_AFTER_MS };
         // SAFETY: poll on a valid array of pollfds.
-        let n = unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, -1) };
-        if n < 0 {
+        let n = unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, timeout) };
+        if n == 0 && !released {
+            // Still running: wait holding only what waiting needs. Not at
+            // once: the code dropped would fault back in for the delete of a
+            // container that ends within moments (most RUN steps, probes).
+            crate::resident::release_code();
+            // SAFETY: malloc_trim only returns free heap memory to the kernel.
+            unsafe { libc::malloc_trim(0) };
+            released = true;
+        }
+        if n <= 0 {
             continue;
         }
         if fds[0].revents & libc::POLLIN != 0 {

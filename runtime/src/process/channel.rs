@@ -42,6 +42,9 @@ pub enum Msg {
     Ready,
     /// Either way: what failed, as one line.
     Error(String),
+    /// The exec trampoline to the runtime that runs `exec`: execve of the
+    /// program failed with this errno (written by runtime/trampoline).
+    ExecFailed(i32),
 }
 
 impl Msg {
@@ -56,6 +59,7 @@ impl Msg {
             Msg::CreateRuntimeHooks => (b'h', ""),
             Msg::Ready => (b'r', ""),
             Msg::Error(s) => (b'e', s.as_str()),
+            Msg::ExecFailed(e) => return [&[b'x'][..], &e.to_ne_bytes()].concat(),
         };
         let mut v = Vec::with_capacity(1 + body.len());
         v.push(tag);
@@ -75,6 +79,7 @@ impl Msg {
             b'h' => Msg::CreateRuntimeHooks,
             b'r' => Msg::Ready,
             b'e' => Msg::Error(body),
+            b'x' => Msg::ExecFailed(i32::from_ne_bytes(buf.get(1..5)?.try_into().ok()?)),
             _ => return None,
         })
     }
@@ -97,6 +102,10 @@ pub fn pair() -> Result<(Channel, Channel)> {
 }
 
 impl Channel {
+    pub fn raw_fd(&self) -> std::os::fd::RawFd {
+        self.fd.as_raw_fd()
+    }
+
     pub fn send(&self, msg: &Msg) -> Result<()> {
         let data = msg.encode();
         // SAFETY: write from a valid buffer to an fd we own.
@@ -186,6 +195,7 @@ mod tests {
             Msg::CreateRuntimeHooks,
             Msg::Ready,
             Msg::Error("mounts[2].destination: no".into()),
+            Msg::ExecFailed(libc::ENOEXEC),
         ] {
             assert_eq!(Msg::decode(&m.encode()).unwrap(), m);
         }

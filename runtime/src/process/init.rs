@@ -59,7 +59,7 @@ pub fn run(mut args: InitArgs) -> ! {
     if let Some(t) = args.trampoline {
         // It waits for start; startContainer hooks never come with it.
         super::exec::reset_signals();
-        let e = t.exec(&program, &args.fifo);
+        let e = t.exec(&program, Some(&args.fifo), None);
         let _ = args.chan.send(&Msg::Error(e.to_string()));
         exit()
     }

@@ -1,13 +1,17 @@
 //! A "cgroup" mount: the container's own cgroup at /sys/fs/cgroup, for v2,
 //! v1 and the hybrid layout (v1 controllers plus a cgroup2 at unified/).
 
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::path::Path;
 
+use nix::errno::Errno;
+use nix::fcntl::OFlag;
 use nix::mount::MsFlags;
+use nix::sys::stat::Mode;
 
 use super::mounts::{remount_bind, Ctx};
 use super::{fd_path, flags::Parsed, mount as sys_mount};
-use crate::Result;
+use crate::{Error, Result};
 
 pub(crate) struct HostCgroup {
     /// Mount point on the host, e.g. /sys/fs/cgroup/cpu,cpuacct.
@@ -18,9 +22,10 @@ pub(crate) struct HostCgroup {
 }
 
 /// The host's cgroup mounts under /sys/fs/cgroup (also what checkpoint and
-/// restore name as external mounts).
+/// restore name as external mounts). The runtime's table, which the init
+/// inherits read: its copy of the namespace has the same cgroup mounts.
 pub(crate) fn host_cgroups() -> Vec<HostCgroup> {
-    let info = crate::mountinfo::read().unwrap_or_default();
+    let info = crate::mountinfo::runtime_ns().unwrap_or_default();
     let mut out = Vec::new();
     for line in info.lines() {
         let Some((pre, post)) = line.split_once(" - ") else {
@@ -63,12 +68,15 @@ pub fn mount_cgroups(ctx: &Ctx, dest: &Path, parsed: &Parsed) -> Result<()> {
         fl - MsFlags::MS_RDONLY,
         Some("mode=755"),
     )?;
+    // Our fresh tmpfs: its entries are made with plain *at calls in it, not
+    // resolved from the root one component at a time.
+    let top = ctx.root.resolve(dest)?;
     for h in &hosts {
         let name = h.mountpoint.trim_start_matches("/sys/fs/cgroup/");
         if name.is_empty() || name.contains('/') {
             continue;
         }
-        let sub = ctx.root.mkdir_all(&dest.join(name))?;
+        let sub = subdir(&top, name)?;
         let controllers = if h.fstype == "cgroup2" {
             String::new()
         } else {
@@ -90,20 +98,28 @@ pub fn mount_cgroups(ctx: &Ctx, dest: &Path, parsed: &Parsed) -> Result<()> {
         // cpu,cpuacct also answers to cpu and cpuacct.
         if name.contains(',') {
             for alias in name.split(',') {
-                let (dir, link) = ctx.root.parent_of(&dest.join(alias))?;
-                let _ = nix::unistd::symlinkat(
-                    name,
-                    Some(std::os::fd::AsRawFd::as_raw_fd(&dir)),
-                    &link,
-                );
+                let _ = nix::unistd::symlinkat(name, Some(top.as_raw_fd()), alias);
             }
         }
     }
     if ro {
-        let mounted = ctx.root.resolve(dest)?;
-        remount_tmpfs(&fd_path(&mounted), fl)?;
+        remount_tmpfs(&fd_path(&top), fl)?;
     }
     Ok(())
+}
+
+/// `name` (no slash) made in the directory `top` and opened O_PATH.
+fn subdir(top: &OwnedFd, name: &str) -> Result<OwnedFd> {
+    let fail = |e| Error::sys(format!("cgroup mount: directory {name}"), e);
+    let dir = Some(top.as_raw_fd());
+    match nix::sys::stat::mkdirat(dir, name, Mode::from_bits_truncate(0o755)) {
+        Ok(()) | Err(Errno::EEXIST) => {}
+        Err(e) => return Err(fail(e)),
+    }
+    let flags = OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC;
+    let fd = nix::fcntl::openat(dir, name, flags, Mode::empty()).map_err(fail)?;
+    // SAFETY: openat just returned this descriptor; nothing else owns it.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
 }
 
 fn remount_tmpfs(tp: &Path, fl: MsFlags) -> Result<()> {

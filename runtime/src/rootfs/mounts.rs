@@ -59,7 +59,10 @@ pub fn prepare(rootfs: &Path, propagation: Option<&str>) -> Result<()> {
         prop
     };
     mount(None, Path::new("/"), None, first | MsFlags::MS_REC, None)?;
-    make_parent_private(rootfs)?;
+    // After a recursive slave or private, no mount is shared any more.
+    if first.contains(MsFlags::MS_SHARED) {
+        make_parent_private(rootfs)?;
+    }
     mount(
         Some(rootfs),
         rootfs,
