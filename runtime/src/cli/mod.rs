@@ -89,7 +89,10 @@ fn dispatch(cli: &Cli) -> Result<i32, Error> {
             Ok(0)
         }
         Command::Run(r) => container::run::run(RunOpts {
-            create: create_opts(cli, &r.create)?,
+            create: CreateOpts {
+                own_start: true,
+                ..create_opts(cli, &r.create)?
+            },
             detach: r.detach,
             keep: r.keep,
         }),
@@ -262,6 +265,7 @@ fn create_opts(cli: &Cli, c: &args::CreateArgs) -> Result<CreateOpts, Error> {
         bundle: c.bundle.clone(),
         console: None,
         console_socket: c.console_socket.as_ref().map(PathBuf::from),
+        own_start: false,
         pid_file: c.pid_file.clone(),
         no_pivot: c.no_pivot,
         no_new_keyring: c.no_new_keyring,

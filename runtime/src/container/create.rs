@@ -33,6 +33,10 @@ pub struct CreateOpts {
     /// --console-socket: connected once no re-exec can come (the other end
     /// takes one connection).
     pub console_socket: Option<PathBuf>,
+    /// `run` starts the container itself: the init waits on a pipe it holds
+    /// (`Created::start`) instead of exec.fifo, a file only another
+    /// process's `start` needs.
+    pub own_start: bool,
     pub pid_file: Option<PathBuf>,
     pub no_pivot: bool,
     pub no_new_keyring: bool,
@@ -45,6 +49,8 @@ pub struct Created {
     pub dir: ContainerDir,
     pub state: State,
     pub bundle: Bundle,
+    /// With `own_start`: the pipe the init waits on (start::start_through).
+    pub start: Option<OwnedFd>,
 }
 
 pub fn create(mut opts: CreateOpts) -> Result<Created> {
@@ -109,10 +115,11 @@ pub fn create(mut opts: CreateOpts) -> Result<Created> {
         trampoline: trampoline.as_ref(),
     };
     match spawn(&opts, &bundle, &setup, &dir, &mut st) {
-        Ok(()) => Ok(Created {
+        Ok(start) => Ok(Created {
             dir,
             state: st,
             bundle,
+            start,
         }),
         Err(e) => {
             destroy(dir, &st);
@@ -180,20 +187,11 @@ fn spawn(
     setup: &Setup<'_>,
     dir: &ContainerDir,
     st: &mut State,
-) -> Result<()> {
+) -> Result<Option<OwnedFd>> {
     let spec = &bundle.spec;
     let (plan, seccomp) = (setup.plan, setup.seccomp);
     dir.save(st)?;
-    let fifo_path = dir.fifo();
-    mkfifo(&fifo_path, Mode::from_bits_truncate(0o600)).ctx(|| "create exec fifo".into())?;
-    // O_RDWR never blocks on a FIFO; the init reads from it until start writes.
-    let fifo: OwnedFd = OpenOptions::new()
-        .read(true)
-        .write(true)
-        .custom_flags(libc::O_CLOEXEC)
-        .open(&fifo_path)
-        .ctx(|| "open exec fifo".into())?
-        .into();
+    let (fifo, start) = start_gate(opts, dir)?;
     let (parent, child) = channel::pair()?;
     setup_time_ns(bundle, plan)?;
     // The cgroup namespace is made by the init once it sits in its cgroup;
@@ -209,6 +207,7 @@ fn spawn(
     let pid = cloned.pid;
     if pid == 0 {
         drop(parent);
+        drop(start);
         // The init must not hold the state lock while it waits for start.
         dir.forget_lock_in_child();
         let console = opts.console.as_ref().and_then(|c| c.try_clone().ok());
@@ -233,9 +232,11 @@ fn spawn(
     drop(child);
     drop(fifo);
     crate::logging::step("init cloned");
+    // Saved with `created`: until then a crash leaves `creating` with no
+    // pid, and the init dies with the channel it waits on between steps
+    // (or, once it waits for start, with its cgroup: delete.rs).
     st.pid = pid;
     st.pid_start = state::proc_stat(pid).map_or(0, |(_, s)| s);
-    dir.save(st)?;
     if plan.has_new(LinuxNamespaceType::User) {
         write_id_maps(bundle, pid)?;
     }
@@ -279,7 +280,27 @@ fn spawn(
     if let Some(pf) = &opts.pid_file {
         write_pid_file(pf, pid)?;
     }
-    Ok(())
+    Ok(start)
+}
+
+/// What the init waits on until start: (its end, ours when `run` starts it).
+fn start_gate(opts: &CreateOpts, dir: &ContainerDir) -> Result<(OwnedFd, Option<OwnedFd>)> {
+    if opts.own_start {
+        let (r, w) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC)
+            .map_err(|e| Error::sys("start pipe", e))?;
+        return Ok((r, Some(w)));
+    }
+    let fifo_path = dir.fifo();
+    mkfifo(&fifo_path, Mode::from_bits_truncate(0o600)).ctx(|| "create exec fifo".into())?;
+    // O_RDWR never blocks on a FIFO; the init reads from it until start writes.
+    let fifo: OwnedFd = OpenOptions::new()
+        .read(true)
+        .write(true)
+        .custom_flags(libc::O_CLOEXEC)
+        .open(&fifo_path)
+        .ctx(|| "open exec fifo".into())?
+        .into();
+    Ok((fifo, None))
 }
 
 fn map_lines(maps: &[LinuxIdMapping]) -> String {

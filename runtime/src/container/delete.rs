@@ -67,7 +67,17 @@ pub fn destroy(dir: ContainerDir, st: &State, status: Status) -> Result<()> {
 
 /// SIGKILLs the container and waits until its init is gone.
 fn stop(st: &State) -> Result<()> {
-    if st.pid <= 0 || !state::init_alive(st) {
+    if st.pid <= 0 {
+        // A create that died after its init began to wait for start, before
+        // it saved the pid (create.rs): the init is in the cgroup.
+        if let Some(cg) = &st.cgroup_path {
+            for pid in cgroups::pids(cg).unwrap_or_default() {
+                let _ = kill(Pid::from_raw(pid), Signal::SIGKILL);
+            }
+        }
+        return Ok(());
+    }
+    if !state::init_alive(st) {
         return Ok(());
     }
     let pidfd = syscall::pidfd_open(st.pid).ok();

@@ -32,12 +32,15 @@ pub fn run(mut opts: RunOpts) -> Result<i32> {
         own_console = Some(ours.into());
         opts.create.console = Some(theirs.into());
     }
-    let created = create(opts.create)?;
+    let mut created = create(opts.create)?;
     let master = match &own_console {
         Some(sock) => Some(console::recv_fd(sock.as_raw_fd())?),
         None => None,
     };
-    super::start::start_loaded(&created.dir, &created.state, Status::Created)?;
+    match created.start.take() {
+        Some(pipe) => super::start::start_through(pipe, &created.state)?,
+        None => super::start::start_loaded(&created.dir, &created.state, Status::Created)?,
+    }
     if opts.detach {
         return Ok(0);
     }

@@ -39,14 +39,33 @@ pub fn start_loaded(dir: &ContainerDir, st: &State, status: Status) -> Result<()
     f.write_all(b"0")
         .map_err(|e| Error::io(format!("write {}", fifo.display()), e))?;
     let _ = std::fs::remove_file(&fifo);
-    wait_for_exec(&f);
+    after_release(&f, st);
+    Ok(())
+}
+
+/// `run`: the same through the pipe its init waits on.
+pub fn start_through(pipe: std::os::fd::OwnedFd, st: &State) -> Result<()> {
+    let mut f = std::fs::File::from(pipe);
+    f.write_all(b"0").map_err(|e| match e.raw_os_error() {
+        Some(libc::EPIPE) => Error::BadState {
+            id: st.id.clone(),
+            status: "stopped".into(),
+            msg: "its init is no longer waiting".into(),
+        },
+        _ => Error::io("write the start pipe", e),
+    })?;
+    after_release(&f, st);
+    Ok(())
+}
+
+fn after_release(f: &std::fs::File, st: &State) {
+    wait_for_exec(f);
     let spec_hooks = load_poststart(st);
     hooks::run_all_warn(
         Kind::Poststart,
         &spec_hooks,
         &super::hook_state(st, Status::Running),
     );
-    Ok(())
 }
 
 /// The init holds the FIFO's only read end and closes it on exec (CLOEXEC):
