@@ -249,13 +249,46 @@ fn write_replacing(path: &Path, data: &[u8], sync: bool) -> Result<()> {
         f.write_all(data)?;
         if sync {
             f.sync_all()?;
+            return fs::rename(&tmp, path);
         }
-        fs::rename(&tmp, path)
+        replace_unsynced(&tmp, path)
     };
     write().map_err(|e| {
         let _ = fs::remove_file(&tmp);
         Error::io(format!("write {}", path.display()), e)
     })
+}
+
+/// Puts `tmp` in place of `path`. Over an existing file by exchanging the
+/// two and unlinking the old one: as atomic for readers as a rename, but
+/// ext4 (this host's /run) flushes a file renamed over another at once
+/// (auto_da_alloc), and a short container's state would reach the disk
+/// just to be deleted.
+fn replace_unsynced(tmp: &Path, path: &Path) -> std::io::Result<()> {
+    use std::os::unix::ffi::OsStrExt;
+    let c = |p: &Path| std::ffi::CString::new(p.as_os_str().as_bytes()).unwrap_or_default();
+    let (from, to) = (c(tmp), c(path));
+    // SAFETY: renameat2 with two NUL-terminated paths relative to the cwd.
+    let r = unsafe {
+        libc::renameat2(
+            libc::AT_FDCWD,
+            from.as_ptr(),
+            libc::AT_FDCWD,
+            to.as_ptr(),
+            libc::RENAME_EXCHANGE,
+        )
+    };
+    if r == 0 {
+        // The new file is in place; a leftover old one goes with the dir.
+        let _ = fs::remove_file(tmp);
+        return Ok(());
+    }
+    let e = std::io::Error::last_os_error();
+    match e.raw_os_error() {
+        // Nothing to exchange with yet, or a filesystem without exchange.
+        Some(libc::ENOENT) | Some(libc::EINVAL) | Some(libc::ENOSYS) => fs::rename(tmp, path),
+        _ => Err(e),
+    }
 }
 
 /// Reads a pid's state letter and start time from /proc/PID/stat.
@@ -330,6 +363,29 @@ mod tests {
         for bad in ["", ".", "..", "a/b", "../x", "a b", &"x".repeat(256)] {
             assert!(validate_id(bad).is_err(), "{bad:?}");
         }
+    }
+
+    #[test]
+    fn volatile_writes_replace_and_leave_no_temp_file() {
+        let dir = std::env::temp_dir().join(format!("berth-state-test-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let f = dir.join("state.json");
+        write_volatile(&f, b"one").unwrap();
+        let first = std::fs::metadata(&f).unwrap();
+        write_volatile(&f, b"two").unwrap();
+        assert_eq!(std::fs::read(&f).unwrap(), b"two");
+        use std::os::unix::fs::MetadataExt;
+        assert_ne!(
+            std::fs::metadata(&f).unwrap().ino(),
+            first.ino(),
+            "not replaced"
+        );
+        let names: Vec<_> = std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        std::fs::remove_dir_all(&dir).unwrap();
+        assert_eq!(names, vec![std::ffi::OsString::from("state.json")]);
     }
 
     #[test]
