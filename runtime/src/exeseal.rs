@@ -8,7 +8,7 @@
 //! for writing; if it is the host binary, the next runtime invocation on the
 //! host runs the attacker's code.
 //!
-//! [`ensure_sealed`] makes the runtime run from a protected file before it
+//! [`reexec_sealed`] makes the runtime run from a protected file before it
 //! forks anything: when `/proc/self/exe` is not protected already, it
 //! re-executes the same argv and environment from
 //!
@@ -127,14 +127,10 @@ pub fn running_protected() -> Result<Option<Seal>> {
     Ok(trusted)
 }
 
-/// Makes sure the current process runs from a protected binary; re-executes
-/// it (same argv and environment) from one when it does not. Returns only
-/// when `/proc/self/exe` is protected. Call it before forking anything.
-pub fn ensure_sealed() -> Result<()> {
-    if let Some(seal) = running_protected()? {
-        logging::debug(&format!("exeseal: running from a {} binary", seal.name()));
-        return Ok(());
-    }
+/// Re-executes the current process (same argv and environment) from a
+/// protected copy of its binary; for one that [`running_protected`] found
+/// unprotected. Returns only on failure. Call it before forking anything.
+pub fn reexec_sealed() -> Result<()> {
     let exe = open_cloexec(c"/proc/self/exe", libc::O_RDONLY)
         .map_err(|e| Error::sys("exeseal: open /proc/self/exe", e))?;
     let (seal, target) = match overlay_exe(exe.as_fd()) {

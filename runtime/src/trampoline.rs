@@ -76,8 +76,7 @@ fn choose(refusal: Option<&str>) -> Result<Option<Trampoline>> {
     }
     if let Some(why) = refusal {
         logging::debug(&format!("exeseal: no trampoline ({why}); re-executing"));
-        exeseal::ensure_sealed()?;
-        return Ok(None);
+        return exeseal::reexec_sealed().map(|()| None);
     }
     match Trampoline::new() {
         Ok(t) => {
@@ -86,8 +85,7 @@ fn choose(refusal: Option<&str>) -> Result<Option<Trampoline>> {
         }
         Err(e) => {
             logging::debug(&format!("exeseal: no trampoline ({e}); re-executing"));
-            exeseal::ensure_sealed()?;
-            Ok(None)
+            exeseal::reexec_sealed().map(|()| None)
         }
     }
 }

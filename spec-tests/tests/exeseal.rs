@@ -264,6 +264,21 @@ fn a_config_the_trampoline_cannot_serve_re_executes_the_runtime() {
     c.wait_status("stopped", 10);
 }
 
+/// An executable file `/bin/NAME` holding `text` in the container's rootfs.
+fn install(c: &Container, name: &str, text: &str) {
+    let f = c.rootfs().join("bin").join(name);
+    fs::write(&f, text).unwrap();
+    fs::set_permissions(&f, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+}
+
+/// `run` of `/bin/NAME`: its output and everything the run and the container said on stderr.
+fn run_program(c: &mut Container, name: &str) -> (Output, String) {
+    c.args(&[&format!("/bin/{name}")]);
+    let o = c.run();
+    let err = fs::read_to_string(c.ctr_stderr()).unwrap_or_default() + &o.stderr;
+    (o, err)
+}
+
 /// CVE-2019-5736's entry point: a program whose interpreter is `/proc/self/exe`. Exec'd by the
 /// trampoline, the interpreter is the sealed trampoline itself (which refuses to run as one),
 /// never the runtime binary.
@@ -271,13 +286,9 @@ fn a_config_the_trampoline_cannot_serve_re_executes_the_runtime() {
 fn a_proc_self_exe_interpreter_reaches_the_trampoline() {
     let _g = exclusive();
     let mut c = Container::new("exeseal-shebang");
-    let evil = c.rootfs().join("bin/evil");
-    fs::write(&evil, "#!/proc/self/exe\n").unwrap();
-    fs::set_permissions(&evil, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
-    c.args(&["/bin/evil"]);
-    let o = c.run();
+    install(&c, "evil", "#!/proc/self/exe\n");
+    let (o, err) = run_program(&mut c, "evil");
     assert_eq!(o.code, Some(127), "{o}");
-    let err = fs::read_to_string(c.ctr_stderr()).unwrap_or_default() + &o.stderr;
     assert!(
         err.contains("runtime: exec trampoline: not started by the runtime's init"),
         "{o}\ncontainer stderr: {err}"
@@ -290,13 +301,9 @@ fn a_proc_self_exe_interpreter_reaches_the_trampoline() {
 fn a_program_the_kernel_cannot_exec_is_reported() {
     let _g = exclusive();
     let mut c = Container::new("exeseal-noexec");
-    let junk = c.rootfs().join("bin/junk");
-    fs::write(&junk, "not a program\n").unwrap();
-    fs::set_permissions(&junk, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
-    c.args(&["/bin/junk"]);
-    let o = c.run();
+    install(&c, "junk", "not a program\n");
+    let (o, err) = run_program(&mut c, "junk");
     assert_eq!(o.code, Some(127), "{o}");
-    let err = fs::read_to_string(c.ctr_stderr()).unwrap_or_default() + &o.stderr;
     assert!(
         err.contains("runtime: container init: exec \"/bin/junk\": Exec format error (os error 8)"),
         "{o}\ncontainer stderr: {err}"
@@ -310,11 +317,8 @@ fn a_program_the_kernel_cannot_exec_is_reported() {
 fn exec_goes_through_the_trampoline_and_reports_a_failed_exec() {
     let _g = exclusive();
     let mut c = Container::new("exeseal-exec");
-    for (name, text) in [("evil", "#!/proc/self/exe\n"), ("junk", "not a program\n")] {
-        let f = c.rootfs().join("bin").join(name);
-        fs::write(&f, text).unwrap();
-        fs::set_permissions(&f, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
-    }
+    install(&c, "evil", "#!/proc/self/exe\n");
+    install(&c, "junk", "not a program\n");
     c.args(&["/bin/sleep", "30"]);
     c.create().assert_ok();
     c.start().assert_ok();
