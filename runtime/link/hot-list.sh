@@ -102,9 +102,14 @@ for line in subprocess.run(["nm", "-n", "-S", "--defined-only", binary],
 funcs = [(a, s if s is not None else (funcs[i + 1][0] - a if i + 1 < len(funcs) else 0), n)
          for i, (a, s, n) in enumerate(funcs)]
 starts = [f[0] for f in funcs]
+# The tracer's offsets are from the load base, where the first PT_LOAD (file
+# offset 0) lies: nm's addresses are those offsets plus its vaddr (0 in a PIE).
+vaddr = next(int(l.split()[2], 16) for l in subprocess.run(
+    ["readelf", "-lW", binary], capture_output=True, text=True, check=True
+).stdout.splitlines() if l.split()[:1] == ["LOAD"])
 order, seen = [], set()
 for line in open(offsets):
-    off = int(line, 16)
+    off = int(line, 16) + vaddr
     k = bisect.bisect_right(starts, off) - 1
     if k >= 0 and off < funcs[k][0] + funcs[k][1] and k not in seen:
         seen.add(k)

@@ -7,6 +7,7 @@
 //! The rules and their order are libcgroups' (v1 devices controller): the
 //! config's, then runc's default device nodes, then its default allow list.
 
+use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use oci_spec::runtime::LinuxResources;
@@ -63,7 +64,7 @@ pub(super) fn hierarchy_dir(info: &str, controller: &str, path: &Path) -> Option
 }
 
 /// Writes the rules to `dir`'s devices.allow and devices.deny, one rule a
-/// write as the kernel takes them.
+/// write as the kernel takes them, each file opened once.
 pub(super) fn write_rules(dir: &Path, res: &LinuxResources) -> Result<()> {
     let config = res
         .devices()
@@ -71,18 +72,30 @@ pub(super) fn write_rules(dir: &Path, res: &LinuxResources) -> Result<()> {
         .flatten()
         .map(|d| (d.allow(), d.to_string()));
     let defaults = DEFAULT_ALLOW.iter().map(|r| (true, (*r).to_string()));
+    let (mut allow_file, mut deny_file) = (None, None);
     for (allow, rule) in config.chain(defaults) {
-        let file = dir.join(if allow {
-            "devices.allow"
+        let (name, slot) = if allow {
+            ("devices.allow", &mut allow_file)
         } else {
-            "devices.deny"
-        });
-        std::fs::write(&file, &rule).map_err(|e| {
+            ("devices.deny", &mut deny_file)
+        };
+        let file = dir.join(name);
+        let fail = |e: std::io::Error| {
             Error::field(
                 "linux.resources.devices",
                 format!("{}: writing {rule:?}: {e}", file.display()),
             )
-        })?;
+        };
+        let f = match slot {
+            Some(f) => f,
+            None => slot.insert(
+                std::fs::OpenOptions::new()
+                    .write(true)
+                    .open(&file)
+                    .map_err(fail)?,
+            ),
+        };
+        f.write_all(rule.as_bytes()).map_err(fail)?;
     }
     Ok(())
 }

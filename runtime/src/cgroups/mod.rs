@@ -247,30 +247,26 @@ fn in_hierarchy(d: &Path, controller: &str) -> bool {
 }
 
 /// A new v1 cpuset cgroup starts with no cpus and mems, and refuses tasks:
-/// copy them down from the nearest parent that has them.
+/// copy them down from the nearest parent that has them, each file read once.
 fn fill_cpuset(dir: &Path) -> Result<()> {
     for file in ["cpuset.cpus", "cpuset.mems"] {
-        let mut chain = Vec::new();
+        // `dir` and the ancestors found empty, deepest first.
+        let mut empty = Vec::new();
         let mut cur = dir.to_path_buf();
         let value = loop {
             let v = std::fs::read_to_string(cur.join(file)).unwrap_or_default();
-            if !v.trim().is_empty() || !cur.pop() {
+            if !v.trim().is_empty() {
                 break v;
             }
-            chain.push(cur.clone());
+            empty.push(cur.clone());
+            if !cur.pop() {
+                break v;
+            }
         };
         // Fill from the top down: a child can't have what its parent lacks.
-        let mut todo = vec![dir.to_path_buf()];
-        todo.extend(chain.into_iter().filter(|p| p != dir));
-        for d in todo.iter().rev() {
-            if std::fs::read_to_string(d.join(file))
-                .unwrap_or_default()
-                .trim()
-                .is_empty()
-            {
-                std::fs::write(d.join(file), value.trim())
-                    .map_err(|e| Error::Cgroup(format!("{}: {e}", d.join(file).display())))?;
-            }
+        for d in empty.iter().rev() {
+            std::fs::write(d.join(file), value.trim())
+                .map_err(|e| Error::Cgroup(format!("{}: {e}", d.join(file).display())))?;
         }
     }
     Ok(())
@@ -530,7 +526,16 @@ pub fn remove(path: &Path) -> Result<()> {
             .remove()
             .map_err(|e| Error::Cgroup(format!("remove {}: {e}", path.display())));
     };
-    for d in dirs.iter().filter(|d| d.exists()) {
+    for d in &dirs {
+        // rmdir first: an empty cgroup (the usual end) needs no cgroup.procs read.
+        match std::fs::remove_dir(d) {
+            Ok(()) => continue,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+            Err(e) if e.raw_os_error() != Some(libc::EBUSY) => {
+                return Err(Error::Cgroup(format!("remove {}: {e}", d.display())))
+            }
+            Err(_) => {}
+        }
         let procs = std::fs::read_to_string(d.join("cgroup.procs")).unwrap_or_default();
         for pid in procs.lines().filter_map(|l| l.trim().parse::<i32>().ok()) {
             let _ = nix::sys::signal::kill(Pid::from_raw(pid), nix::sys::signal::Signal::SIGKILL);

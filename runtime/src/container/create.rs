@@ -53,9 +53,16 @@ pub struct Created {
     pub start: Option<OwnedFd>,
 }
 
-pub fn create(mut opts: CreateOpts) -> Result<Created> {
+pub fn create(opts: CreateOpts) -> Result<Created> {
     state::validate_id(&opts.id)?;
     let bundle = Bundle::load(&opts.bundle)?;
+    create_loaded(opts, bundle)
+}
+
+/// `create` with the bundle already read (`run` reads it first, for
+/// process.terminal, and parses config.json once).
+pub fn create_loaded(mut opts: CreateOpts, bundle: Bundle) -> Result<Created> {
+    state::validate_id(&opts.id)?;
     let spec = &bundle.spec;
     let process = spec
         .process()

@@ -9,8 +9,10 @@ use nix::sys::signalfd::{SfdFlags, SignalFd};
 use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
 use nix::unistd::Pid;
 
-use super::create::{create, CreateOpts};
+use super::create::{create_loaded, CreateOpts};
 use crate::error::Context;
+use crate::hooks::Kind;
+use crate::spec::Bundle;
 use crate::state::Status;
 use crate::{console, Error, Result};
 
@@ -23,22 +25,28 @@ pub struct RunOpts {
 /// Returns the exit code for the runtime process.
 pub fn run(mut opts: RunOpts) -> Result<i32> {
     let (root, id) = (opts.create.root.clone(), opts.create.id.clone());
+    crate::state::validate_id(&id)?;
+    let bundle = Bundle::load(&opts.create.bundle)?;
+    let terminal = bundle.spec.process().as_ref().and_then(|p| p.terminal()) == Some(true);
     // run -t without a socket: we are the receiving end of our own pair.
     let mut own_console: Option<OwnedFd> = None;
     let no_socket = opts.create.console.is_none() && opts.create.console_socket.is_none();
-    if no_socket && !opts.detach && wants_terminal(&opts.create)? {
+    if no_socket && !opts.detach && terminal {
         let (ours, theirs) =
             std::os::unix::net::UnixStream::pair().ctx(|| "console socketpair".into())?;
         own_console = Some(ours.into());
         opts.create.console = Some(theirs.into());
     }
-    let mut created = create(opts.create)?;
+    let mut created = create_loaded(opts.create, bundle)?;
     let master = match &own_console {
         Some(sock) => Some(console::recv_fd(sock.as_raw_fd())?),
         None => None,
     };
     match created.start.take() {
-        Some(pipe) => super::start::start_through(pipe, &created.state)?,
+        Some(pipe) => {
+            let poststart = Kind::Poststart.of(created.bundle.spec.hooks());
+            super::start::start_through(pipe, &created.state, &poststart)?
+        }
         None => super::start::start_loaded(&created.dir, &created.state, Status::Created)?,
     }
     if opts.detach {
@@ -54,15 +62,6 @@ pub fn run(mut opts: RunOpts) -> Result<i32> {
         crate::logging::step("deleted");
     }
     Ok(code)
-}
-
-fn wants_terminal(o: &CreateOpts) -> Result<bool> {
-    let file = std::path::absolute(&o.bundle)
-        .unwrap_or_default()
-        .join("config.json");
-    let data = std::fs::read(&file).ctx(|| file.display().to_string())?;
-    let spec = crate::spec::parse(&file, &data)?;
-    Ok(spec.process().as_ref().and_then(|p| p.terminal()) == Some(true))
 }
 
 const FORWARDED: &[Signal] = &[

@@ -39,12 +39,17 @@ pub fn start_loaded(dir: &ContainerDir, st: &State, status: Status) -> Result<()
     f.write_all(b"0")
         .map_err(|e| Error::io(format!("write {}", fifo.display()), e))?;
     let _ = std::fs::remove_file(&fifo);
-    after_release(&f, st);
+    after_release(&f, st, &load_poststart(st));
     Ok(())
 }
 
 /// `run`: the same through the pipe its init waits on.
-pub fn start_through(pipe: std::os::fd::OwnedFd, st: &State) -> Result<()> {
+/// The poststart hooks come from the caller, who has the config in memory.
+pub fn start_through(
+    pipe: std::os::fd::OwnedFd,
+    st: &State,
+    poststart: &[oci_spec::runtime::Hook],
+) -> Result<()> {
     let mut f = std::fs::File::from(pipe);
     f.write_all(b"0").map_err(|e| match e.raw_os_error() {
         Some(libc::EPIPE) => Error::BadState {
@@ -54,16 +59,15 @@ pub fn start_through(pipe: std::os::fd::OwnedFd, st: &State) -> Result<()> {
         },
         _ => Error::io("write the start pipe", e),
     })?;
-    after_release(&f, st);
+    after_release(&f, st, poststart);
     Ok(())
 }
 
-fn after_release(f: &std::fs::File, st: &State) {
+fn after_release(f: &std::fs::File, st: &State, poststart: &[oci_spec::runtime::Hook]) {
     wait_for_exec(f);
-    let spec_hooks = load_poststart(st);
     hooks::run_all_warn(
         Kind::Poststart,
-        &spec_hooks,
+        poststart,
         &super::hook_state(st, Status::Running),
     );
 }

@@ -98,36 +98,36 @@ impl SafeRoot {
                 })?;
             return Ok(h.into());
         }
-        let fail =
-            |e: Errno| Error::sys(format!("create directory {} in rootfs", rel.display()), e);
-        match openat2_in_root(&self.dir, &rel, libc::O_DIRECTORY) {
+        self.mkdir_in_root(&rel)
+            .map_err(|e| Error::sys(format!("create directory {} in rootfs", rel.display()), e))
+    }
+
+    /// mkdir_all with openat2: the deepest existing ancestor is found from
+    /// the end, each missing component is made with mkdirat in a directory
+    /// resolved inside the root, and every result is resolved again from the
+    /// root (a component swapped for a symlink meanwhile still resolves inside).
+    fn mkdir_in_root(&self, rel: &Path) -> std::result::Result<OwnedFd, Errno> {
+        if rel.as_os_str().is_empty() {
+            return openat2_in_root(&self.dir, Path::new("."), libc::O_DIRECTORY);
+        }
+        match openat2_in_root(&self.dir, rel, libc::O_DIRECTORY) {
             Err(Errno::ENOENT) => {}
-            r => return r.map_err(fail),
+            r => return r,
         }
-        // Walk down: each missing component is made with mkdirat in a
-        // directory already resolved inside the root, then resolved again.
-        let mut parent =
-            openat2_in_root(&self.dir, Path::new("."), libc::O_DIRECTORY).map_err(fail)?;
-        let mut prefix = PathBuf::new();
-        for comp in rel.components() {
-            prefix.push(comp);
-            let next = match openat2_in_root(&self.dir, &prefix, libc::O_DIRECTORY) {
-                Err(Errno::ENOENT) => {
-                    match nix::sys::stat::mkdirat(
-                        Some(parent.as_raw_fd()),
-                        comp.as_os_str(),
-                        Mode::from_bits_truncate(0o755),
-                    ) {
-                        Ok(()) | Err(Errno::EEXIST) => {}
-                        Err(e) => return Err(fail(e)),
-                    }
-                    openat2_in_root(&self.dir, &prefix, libc::O_DIRECTORY).map_err(fail)?
-                }
-                r => r.map_err(fail)?,
-            };
-            parent = next;
+        let (parent, name) = match (rel.parent(), rel.file_name()) {
+            (Some(p), Some(n)) => (self.mkdir_in_root(p)?, n),
+            // A path ending in "..": resolved inside the root, it exists.
+            _ => return openat2_in_root(&self.dir, rel, libc::O_DIRECTORY),
+        };
+        match nix::sys::stat::mkdirat(
+            Some(parent.as_raw_fd()),
+            name,
+            Mode::from_bits_truncate(0o755),
+        ) {
+            Ok(()) | Err(Errno::EEXIST) => {}
+            Err(e) => return Err(e),
         }
-        Ok(parent)
+        openat2_in_root(&self.dir, rel, libc::O_DIRECTORY)
     }
 
     /// Makes (or finds) a file inside the rootfs, creating its parents.

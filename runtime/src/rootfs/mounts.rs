@@ -171,8 +171,8 @@ fn mount_fs(ctx: &Ctx, m: &Mount, typ: &str, parsed: &flags::Parsed) -> Result<(
         check_ordinary_dir(ctx, dest)?;
     }
     // tmpcopyup: hold the directory the tmpfs will hide.
-    let lower = match ctx.root.resolve(dest) {
-        Ok(h) if parsed.copy_up && typ == "tmpfs" => {
+    let lower = match (parsed.copy_up && typ == "tmpfs").then(|| ctx.root.resolve(dest)) {
+        Some(Ok(h)) => {
             Some(copyup::open_dir(h.as_raw_fd(), ".".as_ref()).ctx(|| "tmpcopyup".into())?)
         }
         _ => None,
@@ -217,6 +217,9 @@ fn mount_fs(ctx: &Ctx, m: &Mount, typ: &str, parsed: &flags::Parsed) -> Result<(
         }
         other => other?,
     }
+    if lower.is_none() && parsed.propagation.is_empty() {
+        return Ok(());
+    }
     // The handle still names the directory under the new mount: re-resolve.
     let mounted = ctx.root.resolve(dest)?;
     if let Some(lower) = lower {
@@ -256,19 +259,27 @@ fn bind(ctx: &Ctx, i: usize, m: &Mount, parsed: &flags::Parsed) -> Result<()> {
         let base = MsFlags::MS_BIND | (parsed.flags & MsFlags::MS_REC);
         mount(Some(&src), &fd_path(&target), None, base, None)?;
     }
+    if !needs_remount(parsed.flags) && parsed.propagation.is_empty() {
+        return Ok(());
+    }
     // Keep the handle open while its /proc/self/fd path is in use.
     let mounted = ctx.root.resolve(m.destination())?;
     remount_bind(&fd_path(&mounted), parsed.flags)?;
     apply_propagation(&fd_path(&mounted), parsed.propagation)
 }
 
+/// Whether flags beyond the bind itself need remount_bind.
+fn needs_remount(fl: MsFlags) -> bool {
+    !(fl - (MsFlags::MS_BIND | MsFlags::MS_REC | MsFlags::MS_REMOUNT)).is_empty()
+}
+
 /// Bind mounts ignore flags on the first call: a remount applies them.
 /// In a user namespace the kernel locks some flags, so keep those set.
 pub fn remount_bind(target: &Path, fl: MsFlags) -> Result<()> {
-    let extra = fl - (MsFlags::MS_BIND | MsFlags::MS_REC | MsFlags::MS_REMOUNT);
-    if extra.is_empty() {
+    if !needs_remount(fl) {
         return Ok(());
     }
+    let extra = fl - (MsFlags::MS_BIND | MsFlags::MS_REC | MsFlags::MS_REMOUNT);
     let want = MsFlags::MS_BIND | MsFlags::MS_REMOUNT | extra;
     match mount(None, target, None, want, None) {
         Err(Error::Sys {
