@@ -47,6 +47,15 @@ pub enum Msg {
     ExecFailed(i32),
 }
 
+/// `s` cut to at most `max` bytes, at a character boundary.
+fn cut(s: &str, max: usize) -> &str {
+    let mut end = s.len().min(max);
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    &s[..end]
+}
+
 impl Msg {
     fn encode(&self) -> Vec<u8> {
         let idmap;
@@ -58,7 +67,7 @@ impl Msg {
             }
             Msg::CreateRuntimeHooks => (b'h', ""),
             Msg::Ready => (b'r', ""),
-            Msg::Error(s) => (b'e', s.as_str()),
+            Msg::Error(s) => (b'e', cut(s, MAX_MSG - 1)),
             Msg::ExecFailed(e) => return [&[b'x'][..], &e.to_ne_bytes()].concat(),
         };
         let mut v = Vec::with_capacity(1 + body.len());
@@ -89,8 +98,10 @@ pub struct Channel {
     fd: OwnedFd,
 }
 
-/// The longest message read: errors are one line, the rest a few bytes.
-const MAX_MSG: usize = 65536;
+/// The longest message: errors are one line (cut to fit, see `encode`), the
+/// rest a few bytes. Small enough to come from the heap's free chunks: a
+/// 64 KB buffer grew and shrank the heap (brk) at every message.
+const MAX_MSG: usize = 8192;
 
 /// A connected pair: (parent's end, child's end). Both close on exec.
 pub fn pair() -> Result<(Channel, Channel)> {
@@ -121,8 +132,8 @@ impl Channel {
 
     /// Receives one message; the peer exiting reads as an error.
     pub fn recv(&self) -> Result<Msg> {
-        // Not zeroed: a zeroed 64 KB buffer costs 16 page faults a message,
-        // and the kernel writes only what it delivers.
+        // Not zeroed: the kernel writes what it delivers, and zeroing costs
+        // page faults in a heap that fork made copy-on-write.
         let mut buf: Vec<u8> = Vec::with_capacity(MAX_MSG);
         loop {
             // SAFETY: read into the buffer's allocated capacity.
@@ -205,6 +216,20 @@ mod tests {
             Msg::ExecFailed(libc::ENOEXEC),
         ] {
             assert_eq!(Msg::decode(&m.encode()).unwrap(), m);
+        }
+    }
+
+    #[test]
+    fn a_long_error_is_cut_to_what_recv_reads_whole() {
+        let (p, c) = pair().unwrap();
+        let long = "é".repeat(MAX_MSG);
+        c.send(&Msg::Error(long.clone())).unwrap();
+        match p.recv().unwrap() {
+            Msg::Error(got) => {
+                assert!(got.len() < MAX_MSG && got.len() > MAX_MSG - 4);
+                assert!(long.starts_with(&got));
+            }
+            m => panic!("{m:?}"),
         }
     }
 

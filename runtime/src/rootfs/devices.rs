@@ -41,8 +41,47 @@ const LINKS: &[(&str, &str)] = &[
     ("/dev/ptmx", "pts/ptmx"),
 ];
 
+/// The parent directory of the last node or link made: they nearly all lie
+/// in /dev, resolved inside the root once instead of once each.
+struct Parents<'r> {
+    root: &'r SafeRoot,
+    last: Option<(std::path::PathBuf, OwnedFd)>,
+}
+
+impl Parents<'_> {
+    /// The handle of `path`'s parent and its last component.
+    fn of<'p>(&mut self, path: &'p Path) -> Result<(std::os::fd::RawFd, &'p std::ffi::OsStr)> {
+        let (Some(parent), Some(name)) = (path.parent(), path.file_name()) else {
+            return Err(Error::Other(format!("{}: not a file path", path.display())));
+        };
+        if self.last.as_ref().is_none_or(|(p, _)| p != parent) {
+            let (dir, _) = self.root.parent_of(path)?;
+            self.last = Some((parent.to_path_buf(), dir));
+        }
+        let fd = self.last.as_ref().map(|(_, d)| d.as_raw_fd()).unwrap_or(-1);
+        Ok((fd, name))
+    }
+}
+
+/// The process umask, 0 while the nodes are made (their modes are exact).
+struct NoUmask(Mode);
+
+impl NoUmask {
+    fn set() -> NoUmask {
+        NoUmask(nix::sys::stat::umask(Mode::empty()))
+    }
+}
+
+impl Drop for NoUmask {
+    fn drop(&mut self) {
+        nix::sys::stat::umask(self.0);
+    }
+}
+
 /// Creates the default nodes, the spec's devices, and the /dev symlinks.
 pub fn create_all(root: &SafeRoot, devices: &[LinuxDevice], in_userns: bool) -> Result<()> {
+    let mut parents = Parents { root, last: None };
+    let _umask = NoUmask::set();
     for (path, major, minor) in DEFAULTS {
         if devices.iter().any(|d| d.path() == Path::new(path)) {
             continue;
@@ -56,7 +95,7 @@ pub fn create_all(root: &SafeRoot, devices: &[LinuxDevice], in_userns: bool) -> 
             uid: 0,
             gid: 0,
         };
-        create(root, &node, in_userns)?;
+        create(&mut parents, &node, in_userns)?;
     }
     for (i, d) in devices.iter().enumerate() {
         let kind = match d.typ() {
@@ -79,7 +118,7 @@ pub fn create_all(root: &SafeRoot, devices: &[LinuxDevice], in_userns: bool) -> 
             uid: d.uid().unwrap_or(0),
             gid: d.gid().unwrap_or(0),
         };
-        create(root, &node, in_userns).map_err(|e| {
+        create(&mut parents, &node, in_userns).map_err(|e| {
             Error::field(
                 format!("linux.devices[{i}] ({})", d.path().display()),
                 e.to_string(),
@@ -87,45 +126,37 @@ pub fn create_all(root: &SafeRoot, devices: &[LinuxDevice], in_userns: bool) -> 
         })?;
     }
     for (link, target) in LINKS {
-        let (dir, name) = root.parent_of(Path::new(link))?;
-        match nix::unistd::symlinkat(*target, Some(dir.as_raw_fd()), &name) {
+        let (dir, name) = parents.of(Path::new(link))?;
+        match nix::unistd::symlinkat(*target, Some(dir), name) {
             Ok(()) | Err(Errno::EEXIST) => {}
             Err(e) => return Err(Error::sys(format!("symlink {link}"), e)),
         }
     }
     if Path::new("/proc/kcore").exists() {
-        let (dir, name) = root.parent_of(Path::new("/dev/core"))?;
-        let _ = nix::unistd::symlinkat("/proc/kcore", Some(dir.as_raw_fd()), &name);
+        let (dir, name) = parents.of(Path::new("/dev/core"))?;
+        let _ = nix::unistd::symlinkat("/proc/kcore", Some(dir), name);
     }
     Ok(())
 }
 
-fn create(root: &SafeRoot, n: &Node, in_userns: bool) -> Result<()> {
+fn create(parents: &mut Parents, n: &Node, in_userns: bool) -> Result<()> {
     if in_userns {
-        return bind_host_node(root, n);
+        return bind_host_node(parents.root, n);
     }
-    let (dir, name) = root.parent_of(n.path)?;
+    let (dir, name) = parents.of(n.path)?;
     let dev = makedev(n.major as u64, n.minor as u64);
-    // Remove what the rootfs may already hold (a file, a stale node; never
-    // following a symlink: unlinkat works on the link itself).
-    let _ = nix::unistd::unlinkat(
-        Some(dir.as_raw_fd()),
-        &name,
-        nix::unistd::UnlinkatFlags::NoRemoveDir,
-    );
-    let old = nix::sys::stat::umask(Mode::empty());
-    let r = mknodat(
-        Some(dir.as_raw_fd()),
-        &name,
-        n.kind,
-        Mode::from_bits_truncate(n.mode),
-        dev,
-    );
-    nix::sys::stat::umask(old);
+    let mode = Mode::from_bits_truncate(n.mode);
+    let mut r = mknodat(Some(dir), name, n.kind, mode, dev);
+    if r == Err(Errno::EEXIST) {
+        // What the rootfs already holds there (a file, a stale node) goes;
+        // unlinkat removes a symlink itself, never what it points to.
+        let _ = nix::unistd::unlinkat(Some(dir), name, nix::unistd::UnlinkatFlags::NoRemoveDir);
+        r = mknodat(Some(dir), name, n.kind, mode, dev);
+    }
     r.ctx(|| format!("mknod {}", n.path.display()))?;
     nix::unistd::fchownat(
-        Some(dir.as_raw_fd()),
-        &name,
+        Some(dir),
+        name,
         Some(nix::unistd::Uid::from_raw(n.uid)),
         Some(nix::unistd::Gid::from_raw(n.gid)),
         nix::fcntl::AtFlags::AT_SYMLINK_NOFOLLOW,
