@@ -126,13 +126,20 @@ pub fn switch_user(p: &Process) -> Result<()> {
         .flatten()
         .map(|g| Gid::from_raw(*g))
         .collect();
-    if setgroups_allowed() {
-        setgroups(&gids).ctx(|| "process.user.additionalGids: setgroups".into())?;
-    } else if !gids.is_empty() {
-        return Err(Error::field(
-            "process.user.additionalGids",
-            "setgroups is denied in this user namespace",
-        ));
+    // Tried first: /proc/self/setgroups is read only when it fails.
+    match setgroups(&gids) {
+        Ok(()) => {}
+        Err(Errno::EPERM) if !setgroups_allowed() => {
+            if !gids.is_empty() {
+                return Err(Error::field(
+                    "process.user.additionalGids",
+                    "setgroups is denied in this user namespace",
+                ));
+            }
+        }
+        Err(e) => {
+            return Err(Error::sys("process.user.additionalGids: setgroups", e));
+        }
     }
     // SAFETY: prctl with integer arguments only.
     Errno::result(unsafe { libc::prctl(libc::PR_SET_KEEPCAPS, 1, 0, 0, 0) })
