@@ -185,3 +185,36 @@ fn add_syslog(c: &mut Container) {
             .push(json!("CAP_SYSLOG"));
     }
 }
+
+/// Without a tmpfs on /dev the rootfs's own /dev gets the nodes: what it
+/// already holds at a node's path (a file, a symlink out of the root) is
+/// replaced by the node, and nothing outside the rootfs is touched.
+#[test]
+fn nodes_replace_what_the_rootfs_holds_at_their_paths() {
+    let mut c = Container::new("dev-replace");
+    c.config["mounts"]
+        .as_array_mut()
+        .unwrap()
+        .retain(|m| m["destination"] != "/dev");
+    c.config["mounts"].as_array_mut().unwrap().retain(|m| {
+        !m["destination"]
+            .as_str()
+            .is_some_and(|d| d.starts_with("/dev/"))
+    });
+    let dev = c.rootfs().join("dev");
+    std::fs::create_dir_all(&dev).unwrap();
+    std::fs::write(dev.join("null"), "not a device").unwrap();
+    std::fs::create_dir_all(c.host_dir()).unwrap();
+    let outside = c.host_dir().join("zero-target");
+    std::fs::write(&outside, "host file").unwrap();
+    let _ = std::fs::remove_file(dev.join("zero"));
+    std::os::unix::fs::symlink(&outside, dev.join("zero")).unwrap();
+    let r = c.check(&["stat", "/dev/null", "stat", "/dev/zero"]);
+    for i in [0, 1] {
+        let st = probe(&r, i);
+        assert_eq!(st["type"], "char", "{}", brief(&r));
+        assert_eq!(st["mode"], 0o666, "{st}");
+    }
+    assert_eq!(std::fs::read_to_string(&outside).unwrap(), "host file");
+    assert!(std::fs::symlink_metadata(&outside).unwrap().is_file());
+}

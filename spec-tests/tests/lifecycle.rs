@@ -2,6 +2,7 @@
 
 use serde_json::json;
 use spec_tests::*;
+use std::path::Path;
 use std::time::Duration;
 
 /// A container whose process writes a marker into a bind-mounted host dir, then exits.
@@ -277,4 +278,70 @@ fn state_of_stopped_container_after_exit_code() {
     assert_eq!(st["id"], c.id.as_str());
     // starting a stopped container is an error
     c.start().assert_fail();
+}
+
+/// With no pid namespace of its own, what the init leaves running stays in
+/// the container's cgroup after the init exits: `delete` of the stopped
+/// container kills it, then removes the cgroup (its rmdir first meets EBUSY).
+#[test]
+fn delete_of_a_stopped_container_kills_what_its_init_left() {
+    let mut c = Container::new("lc-delete-leftover");
+    let dir = c.host_dir();
+    std::fs::create_dir_all(&dir).unwrap();
+    c.add_mount(json!({"destination": "/out", "type": "bind", "source": dir, "options": ["bind"]}));
+    c.remove_namespace("pid");
+    c.args(&[
+        "/bin/sh",
+        "-c",
+        "sleep 1000 & echo $! > /out/bg.tmp && mv /out/bg.tmp /out/bg",
+    ]);
+    c.create().assert_ok();
+    let init = c.state()["pid"].as_i64().unwrap() as i32;
+    c.start().assert_ok();
+    assert!(
+        wait_file(&dir.join("bg"), 10),
+        "the background sleep never started"
+    );
+    let bg: i32 = std::fs::read_to_string(dir.join("bg"))
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    let t = std::time::Instant::now();
+    while Path::new(&format!("/proc/{init}")).exists() && t.elapsed() < Duration::from_secs(10) {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert_eq!(c.state()["status"], "stopped");
+    let cgroup = std::fs::read_to_string(format!("/proc/{bg}/cgroup")).unwrap();
+    assert!(
+        cgroup.contains(&c.id),
+        "the sleep is not in the container's cgroup: {cgroup}"
+    );
+    c.delete(false).assert_ok();
+    let t = std::time::Instant::now();
+    let gone = |pid: i32| {
+        std::fs::read_to_string(format!("/proc/{pid}/stat")).map_or(true, |s| {
+            s.rsplit(')')
+                .next()
+                .is_some_and(|r| r.trim_start().starts_with('Z'))
+        })
+    };
+    while !gone(bg) && t.elapsed() < Duration::from_secs(5) {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert!(gone(bg), "pid {bg} outlived delete");
+    assert!(!c.has_state_dir());
+    for line in cgroup.lines() {
+        let rel = line.splitn(3, ':').nth(2).unwrap_or("");
+        let ctrl = line.split(':').nth(1).unwrap_or("");
+        let ctrl = ctrl.strip_prefix("name=").unwrap_or(ctrl);
+        let d = if ctrl.is_empty() {
+            format!("/sys/fs/cgroup/unified{rel}")
+        } else {
+            format!("/sys/fs/cgroup/{ctrl}{rel}")
+        };
+        if rel.contains(&c.id) {
+            assert!(!Path::new(&d).exists(), "{d} left behind");
+        }
+    }
 }
