@@ -59,10 +59,9 @@ pub fn create(opts: CreateOpts) -> Result<Created> {
     create_loaded(opts, bundle)
 }
 
-/// `create` with the bundle already read (`run` reads it first, for
-/// process.terminal, and parses config.json once).
+/// `create` with the id validated and the bundle read by the caller (`run`
+/// reads it first, for process.terminal, and parses config.json once).
 pub fn create_loaded(mut opts: CreateOpts, bundle: Bundle) -> Result<Created> {
-    state::validate_id(&opts.id)?;
     let spec = &bundle.spec;
     let process = spec
         .process()

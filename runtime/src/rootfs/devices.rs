@@ -50,15 +50,16 @@ struct Parents<'r> {
 
 impl Parents<'_> {
     /// The handle of `path`'s parent and its last component.
-    fn of<'p>(&mut self, path: &'p Path) -> Result<(std::os::fd::RawFd, &'p std::ffi::OsStr)> {
-        let (Some(parent), Some(name)) = (path.parent(), path.file_name()) else {
-            return Err(Error::Other(format!("{}: not a file path", path.display())));
-        };
-        if self.last.as_ref().is_none_or(|(p, _)| p != parent) {
-            let (dir, _) = self.root.parent_of(path)?;
-            self.last = Some((parent.to_path_buf(), dir));
+    fn of<'p>(&mut self, path: &'p Path) -> Result<(std::os::fd::RawFd, &'p Path)> {
+        let (parent, name) = super::split(path)?;
+        if let Some((p, dir)) = &self.last {
+            if p == parent {
+                return Ok((dir.as_raw_fd(), name));
+            }
         }
-        let fd = self.last.as_ref().map(|(_, d)| d.as_raw_fd()).unwrap_or(-1);
+        let dir = self.root.mkdir_all(parent)?;
+        let fd = dir.as_raw_fd();
+        self.last = Some((parent.to_path_buf(), dir));
         Ok((fd, name))
     }
 }

@@ -259,7 +259,7 @@ fn bind(ctx: &Ctx, i: usize, m: &Mount, parsed: &flags::Parsed) -> Result<()> {
         let base = MsFlags::MS_BIND | (parsed.flags & MsFlags::MS_REC);
         mount(Some(&src), &fd_path(&target), None, base, None)?;
     }
-    if !needs_remount(parsed.flags) && parsed.propagation.is_empty() {
+    if remount_flags(parsed.flags).is_empty() && parsed.propagation.is_empty() {
         return Ok(());
     }
     // Keep the handle open while its /proc/self/fd path is in use.
@@ -268,18 +268,18 @@ fn bind(ctx: &Ctx, i: usize, m: &Mount, parsed: &flags::Parsed) -> Result<()> {
     apply_propagation(&fd_path(&mounted), parsed.propagation)
 }
 
-/// Whether flags beyond the bind itself need remount_bind.
-fn needs_remount(fl: MsFlags) -> bool {
-    !(fl - (MsFlags::MS_BIND | MsFlags::MS_REC | MsFlags::MS_REMOUNT)).is_empty()
+/// The flags beyond the bind itself, which only a remount applies.
+fn remount_flags(fl: MsFlags) -> MsFlags {
+    fl - (MsFlags::MS_BIND | MsFlags::MS_REC | MsFlags::MS_REMOUNT)
 }
 
 /// Bind mounts ignore flags on the first call: a remount applies them.
 /// In a user namespace the kernel locks some flags, so keep those set.
 pub fn remount_bind(target: &Path, fl: MsFlags) -> Result<()> {
-    if !needs_remount(fl) {
+    let extra = remount_flags(fl);
+    if extra.is_empty() {
         return Ok(());
     }
-    let extra = fl - (MsFlags::MS_BIND | MsFlags::MS_REC | MsFlags::MS_REMOUNT);
     let want = MsFlags::MS_BIND | MsFlags::MS_REMOUNT | extra;
     match mount(None, target, None, want, None) {
         Err(Error::Sys {
